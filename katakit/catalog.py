@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import tomllib
 
 CATALOG_FILE = "katas.toml"
 SCHEMA_FILE = Path(__file__).with_name("catalog.schema.json")
@@ -48,6 +50,7 @@ class Catalog:
     root: Path
     katas: tuple[Kata, ...]
     by_id: dict[str, Kata] = field(repr=False)
+    digest: str = ""  # of katas.toml and the schema together: what a cached validation vouches for
 
     def __iter__(self):
         return iter(self.katas)
@@ -82,15 +85,23 @@ def validate(data: dict) -> list[str]:
     return problems
 
 
-def load(root: Path) -> Catalog:
+def load(root: Path, *, known_valid: str | None = None) -> Catalog:
+    """Read and validate katas.toml.
+
+    `known_valid` is the digest of a catalog validated before (pytest's cache keeps it):
+    when the file and the schema are unchanged, the schema check, which needs jsonschema
+    and costs a tenth of a second, is not repeated.
+    """
     path = Path(root) / CATALOG_FILE
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
     except FileNotFoundError:
         raise CatalogError(f"{path} not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise CatalogError(f"{path} is not valid TOML: {exc}") from None
-    problems = validate(data)
+    digest = hashlib.sha256(text.encode() + SCHEMA_FILE.read_bytes()).hexdigest()
+    problems = validate(data) if digest != known_valid else []
     if problems:
         raise CatalogError(f"{path} does not match the catalog schema:\n  " + "\n  ".join(problems))
     default_limit = float(data.get("default_time_limit", DEFAULT_TIME_LIMIT))
@@ -109,4 +120,4 @@ def load(root: Path) -> Catalog:
         )
         for entry in data["kata"]
     )
-    return Catalog(root=Path(root), katas=katas, by_id={k.id: k for k in katas})
+    return Catalog(root=Path(root), katas=katas, by_id={k.id: k for k in katas}, digest=digest)

@@ -3,14 +3,18 @@
 Names are resolved through imports, so ``import tensorflow as t; t.tile(...)`` and
 ``from numpy import tile as spread; spread(...)`` are both ``tensorflow.tile`` /
 ``numpy.tile``. A rule that names a module (``statsmodels``) forbids everything under it,
-importing it included. A rule ``.name`` forbids calling a method of that name on any
-object (``arr.repeat(...)``), which no import can reveal.
+importing it included, and also a string naming it in a dynamic import
+(``__import__("statsmodels")``, ``importlib.import_module(...)``, ``sys.modules[...]``).
+A rule with ``*`` is a glob over dotted names: ``tensorflow.*.tile`` catches
+``tf.compat.v1.tile`` and ``tf.raw_ops...``-style spellings alike. A rule ``.name`` forbids
+calling a method of that name on any object (``arr.repeat(...)``), which no import can reveal.
 """
 
 from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,15 @@ def _aliases(tree: ast.AST) -> tuple[dict[str, str], list[tuple[str, int]]]:
                 imported.append((full, node.lineno))
                 aliases[alias.asname or alias.name] = full
     return aliases, imported
+
+
+DYNAMIC_IMPORTS = {"__import__", "import_module", "find_spec"}
+
+
+def _matches(name: str, rule: str) -> bool:
+    if "*" in rule:
+        return fnmatchcase(name, rule)
+    return name == rule or name.startswith(rule + ".")
 
 
 class _Uses(ast.NodeVisitor):
@@ -73,8 +86,22 @@ class _Uses(ast.NodeVisitor):
         if isinstance(node.ctx, ast.Load) and node.id in self.aliases:
             self.uses.append((self.aliases[node.id], node.lineno))
 
+    def visit_Subscript(self, node):
+        # sys.modules["statsmodels.api"]
+        if self.dotted(node.value) == "sys.modules" and isinstance(node.slice, ast.Constant):
+            self._dynamic(node.slice)
+        self.generic_visit(node)
+
+    def _dynamic(self, argument):
+        if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
+            self.uses.append((argument.value.strip(), argument.lineno))
+
     def visit_Call(self, node):
         func = node.func
+        # __import__("statsmodels"), importlib.import_module("statsmodels.api"), sys.modules.get(...)
+        name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+        if node.args and (name in DYNAMIC_IMPORTS or (name == "get" and self.dotted(func.value) == "sys.modules")):
+            self._dynamic(node.args[0])
         if isinstance(func, ast.Attribute) and func.attr in self.method_rules and self.dotted(func) is None:
             self.methods.append((func.attr, node.lineno))
         # getattr(np, "tile") is the same use spelled differently.
@@ -104,7 +131,7 @@ def find_forbidden(source: str, rules, *, lines: tuple[int, int] | None = None) 
     found = {}
     for name, line in imported + uses.uses:
         for rule in module_rules:
-            if name == rule or name.startswith(rule + "."):
+            if _matches(name, rule):
                 found[(name, line)] = Violation(name, line, rule)
                 break
     for method, line in uses.methods:
@@ -113,3 +140,15 @@ def find_forbidden(source: str, rules, *, lines: tuple[int, int] | None = None) 
     if lines is not None:
         violations = [v for v in violations if lines[0] <= v.line <= lines[1]]
     return violations
+
+
+def unfinished_functions(source: str) -> list[str]:
+    """Names of the functions whose whole body (docstring aside) is ``raise NotImplementedError``."""
+    names = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body[1:] if ast.get_docstring(node) is not None else node.body
+            if (len(body) == 1 and isinstance(body[0], ast.Raise) and body[0].exc is not None
+                    and ast.unparse(body[0].exc) in ("NotImplementedError", "NotImplementedError()")):
+                names.append(node.name)
+    return names

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
+import os
 import sys
+import tempfile
 import traceback
 from pathlib import Path
 
@@ -52,3 +54,31 @@ def _line_in(path: Path, exc: BaseException) -> int | None:
         if Path(frame.filename) == path:
             line = frame.lineno
     return line
+
+
+# TensorFlow 2.21 prints these lines (each twice) when it is imported, whatever
+# TF_CPP_MIN_LOG_LEVEL says: its C++ logging starts before that setting is read.
+STARTUP_BANNER = ("All log messages before absl::InitializeLog() is called", "oneDNN custom operations are on")
+
+
+def import_framework(module_name: str):
+    """Import torch or TensorFlow with TensorFlow's start-up banner dropped from stderr.
+
+    Anything else the import prints (a real warning or error) is passed through.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    sys.stderr.flush()
+    with tempfile.TemporaryFile() as captured:
+        saved = os.dup(2)
+        os.dup2(captured.fileno(), 2)
+        try:
+            return __import__(module_name)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            for line in captured.read().decode(errors="replace").splitlines(keepends=True):
+                if not any(marker in line for marker in STARTUP_BANNER):
+                    sys.stderr.write(line)

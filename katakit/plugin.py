@@ -4,8 +4,8 @@ It is active only where the rootdir has a ``katas.toml``, so installing the pack
 changes how pytest behaves in other projects. One hook per job:
 
 - pytest_configure: pick the mode (learner, ``--solutions``, ``--pitfalls``, ``--stubs``).
-- pytest_sessionstart: import torch before TensorFlow when the selected katas need both.
-- pytest_generate_tests: in ``--pitfalls`` mode, run each kata's tests once per pitfall.
+- pytest_sessionstart: import the frameworks the selected katas need, torch before TensorFlow.
+- pytest_generate_tests: in ``--pitfalls`` mode, run each kata's tests once per pitfall or alternative.
 - pytest_collection_modifyitems: time limits from the catalog, the forbidden-calls check.
 - pytest_runtest_makereport / pytest_report_teststatus: the "todo" status, short load errors,
   and "caught" pitfalls.
@@ -15,6 +15,7 @@ changes how pytest behaves in other projects. One hook per job:
 
 from __future__ import annotations
 
+import builtins
 import os
 import random
 import signal
@@ -26,14 +27,15 @@ from pathlib import Path
 import pytest
 
 from . import catalog as catalog_module
-from .constraints import find_forbidden
-from .loading import KataLoadError, load_module
+from .constraints import find_forbidden, unfinished_functions
+from .loading import KataLoadError, import_framework, load_module
 from .state import State
 
 RUNNER = pytest.StashKey["KataRunner"]()
 KATA_ID = pytest.StashKey[str]()
 VARIANT = pytest.StashKey[object]()
 SEED = 20240607
+VALID_CATALOG_KEY = "katakit/valid-catalog-digest"
 MODES = ("solutions", "pitfalls", "stubs")
 FRAMEWORK_IMPORT_ORDER = ("torch", "tensorflow")  # torch first: the other order has hung or crashed
 
@@ -43,8 +45,9 @@ def pytest_addoption(parser):
     group.addoption("--solutions", action="store_true",
                     help="run the kata tests against the reference solutions in solutions/ (all must pass)")
     group.addoption("--pitfalls", action="store_true",
-                    help="run every known wrong answer in pitfalls/ against its kata's tests; "
-                         "passes only when each one is rejected, and names any that survive")
+                    help="run every known wrong answer in pitfalls/ against its kata's tests, and every known "
+                         "correct alternative there too; passes only when each wrong answer is rejected and "
+                         "each alternative accepted, and names any that are not")
     group.addoption("--stubs", action="store_true",
                     help="maintainer check: every kata test must report the untouched stubs in katas/ as todo")
     group.addoption("--hint", action="store_true",
@@ -66,10 +69,14 @@ def pytest_configure(config):
         if chosen or config.getoption("hint"):
             raise pytest.UsageError(f"no {catalog_module.CATALOG_FILE} in {root}: run pytest from the kata repository")
         return
+    cache = getattr(config, "cache", None)  # absent with -p no:cacheprovider
+    known_valid = cache.get(VALID_CATALOG_KEY, None) if cache is not None else None
     try:
-        catalog = catalog_module.load(root)
+        catalog = catalog_module.load(root, known_valid=known_valid)
     except catalog_module.CatalogError as exc:
         raise pytest.UsageError(str(exc)) from None
+    if cache is not None and catalog.digest != known_valid:
+        cache.set(VALID_CATALOG_KEY, catalog.digest)
     runner = KataRunner(config, catalog, chosen[0] if chosen else "learner")
     config.stash[RUNNER] = runner
     config.pluginmanager.register(runner, "katakit-runner")
@@ -84,7 +91,7 @@ def _load_hypothesis_profile():
     settings.load_profile("katas")
 
 
-def _runner(request) -> "KataRunner":
+def _runner(request) -> KataRunner:
     runner = request.config.stash.get(RUNNER, None)
     if runner is None:
         pytest.fail("the kata fixtures need a katas.toml at the rootdir", pytrace=False)
@@ -147,6 +154,10 @@ class ForbiddenCall(AssertionError):
     pass
 
 
+class UnfinishedStub(Exception):
+    """The constraint check has nothing to judge yet: the learner's file still has stub functions."""
+
+
 class KataTimeout(BaseException):
     """A kata test ran past its time limit.
 
@@ -177,6 +188,12 @@ class ForbiddenCallsItem(pytest.Item):
         if violations:
             shown = "\n".join(f"  {_relative(path, runner.root)}:{v}" for v in violations)
             raise ForbiddenCall(f"forbidden calls in {_relative(path, runner.root)}:\n{shown}")
+        if runner.mode == "learner":
+            # An untouched stub trivially uses no forbidden call; that is not a pass to count.
+            unfinished = unfinished_functions(path.read_text(encoding="utf-8"))
+            if unfinished:
+                raise UnfinishedStub(f"{_relative(path, runner.root)}: {', '.join(unfinished)} still raise"
+                                     f"{'s' if len(unfinished) == 1 else ''} NotImplementedError")
 
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, ForbiddenCall | KataLoadError):
@@ -209,7 +226,8 @@ def _location_in(excinfo, directory: Path) -> str | None:
 def _todo_location(excinfo, stub_dir: Path) -> str | None:
     """Where a stub raised NotImplementedError, or None when the failure is anything else."""
     exc = excinfo.value
-    leaves = list(exc.exceptions) if isinstance(exc, BaseExceptionGroup) else [exc]
+    group = getattr(builtins, "BaseExceptionGroup", None)  # Python 3.11+: Hypothesis may raise a group
+    leaves = list(exc.exceptions) if group is not None and isinstance(exc, group) else [exc]
     if not leaves or not all(isinstance(leaf, NotImplementedError) for leaf in leaves):
         return None
     tb = leaves[0].__traceback__
@@ -231,8 +249,8 @@ class KataRunner:
         self.root = catalog.root
         self._cache: dict = {}
         self.tally: dict[str, Counter] = defaultdict(Counter)
-        self.first_problem: dict[str, str] = {}
         self.pitfall_catches: dict[tuple[str, str], list[str]] = defaultdict(list)
+        self.rejected_alternatives: dict[tuple[str, str], list[str]] = defaultdict(list)
         self.pitfalls_seen: dict[str, list] = {}
         self.stub_problems: list[str] = []
 
@@ -292,13 +310,13 @@ class KataRunner:
 
     def pytest_sessionstart(self, session):
         needed = {fw for kata in self.selected_katas() for fw in kata.frameworks}
-        if set(FRAMEWORK_IMPORT_ORDER) <= needed:
-            for framework in FRAMEWORK_IMPORT_ORDER:
-                __import__(framework)
+        for framework in FRAMEWORK_IMPORT_ORDER:
+            if framework in needed:
+                import_framework(framework)
 
     def pytest_report_header(self, config):
         where = {"learner": "your code in katas/", "solutions": "the reference solutions in solutions/",
-                 "pitfalls": "the known wrong answers in pitfalls/ (each must be rejected)",
+                 "pitfalls": "the known answers in pitfalls/ (wrong ones must be rejected, alternatives accepted)",
                  "stubs": "the untouched stubs in katas/ (each must be todo)"}[self.mode]
         return f"katas: {len(self.catalog)} in katas.toml; testing {where}"
 
@@ -378,6 +396,10 @@ class KataRunner:
         if key[0] is not None and self.pitfall_catches.get(key):
             pytest.skip(f"pitfall {key[1]} already rejected by {self.pitfall_catches[key][0]}")
 
+    def known_answer(self, kata_id: str, name: str):
+        """The pitfall or alternative called `name` in pitfalls/<kata_id>.py."""
+        return next(chosen for chosen in self.pitfalls(kata_id) if chosen.name == name)
+
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item, call):
         report = yield
@@ -389,7 +411,10 @@ class KataRunner:
         if report.failed and call.excinfo is not None:
             stub_dir = self.root / "katas"
             todo = _todo_location(call.excinfo, stub_dir) if self.mode in ("learner", "stubs") else None
-            if todo:
+            if call.excinfo.errisinstance(UnfinishedStub):
+                report.kata_outcome = "todo"
+                report.longrepr = f"todo: {call.excinfo.value}"
+            elif todo:
                 report.kata_outcome = "todo"
                 report.longrepr = f"todo: {todo} still raises NotImplementedError"
                 if self.mode == "stubs":
@@ -402,7 +427,13 @@ class KataRunner:
                 error = call.excinfo.value
                 where = _relative(error.path, self.root) + (f", line {error.line}" if error.line else "")
                 report.longrepr = f"cannot load the kata: {where}: {error.message}"
-        if self.mode == "pitfalls" and call.when == "call" and not report.skipped:
+        if self.mode == "pitfalls" and report.kata_variant is not None \
+                and self.known_answer(kata_id, report.kata_variant).correct:
+            if report.failed:  # a correct answer written differently must pass every test
+                self.rejected_alternatives[(kata_id, report.kata_variant)].append(item.name.split("[")[0])
+                report.longrepr = (f"the correct alternative {report.kata_variant} was rejected; "
+                                   f"the test is too strict:\n{report.longrepr}")
+        elif self.mode == "pitfalls" and call.when == "call" and not report.skipped:
             report.kata_outcome = "caught" if report.failed else "missed"
             if report.failed:
                 self.pitfall_catches[(kata_id, report.kata_variant)].append(item.name.split("[")[0])
@@ -417,7 +448,7 @@ class KataRunner:
         if outcome == "caught" and report.when == "call":
             return "caught", "c", ("CAUGHT", {"green": True})
         if outcome == "missed" and report.when == "call":
-            return "not caught", "-", "not caught"
+            return "let through", "-", "LET THROUGH"
         return None
 
     def pytest_runtest_logreport(self, report):
@@ -430,9 +461,8 @@ class KataRunner:
             # A passed constraint check says nothing about progress (a stub passes it too).
             key = outcome or ("passed" if report.passed else "skipped" if report.skipped else "failed")
             self.tally[kata_id][key] += 1
-            if key in ("failed", "broken") and kata_id not in self.first_problem:
-                self.first_problem[kata_id] = report.nodeid
-        if self.mode == "stubs" and (report.when == "call" or report.failed) and outcome != "todo" and not report.skipped:
+        relevant = report.when == "call" or report.failed
+        if self.mode == "stubs" and relevant and outcome != "todo" and not report.skipped:
             verdict = "passes on the untouched stub (a check that cannot fail?)" if report.passed \
                 else "fails on the stub with something other than todo"
             self.stub_problems.append(f"{report.nodeid}: {verdict}")
@@ -459,7 +489,7 @@ class KataRunner:
 
     def survivors(self) -> list:
         return [(kata_id, chosen) for kata_id, found in self.pitfalls_seen.items() for chosen in found
-                if not self.pitfall_catches.get((kata_id, chosen.name))]
+                if not chosen.correct and not self.pitfall_catches.get((kata_id, chosen.name))]
 
     def pytest_terminal_summary(self, terminalreporter, exitstatus, config):
         write = terminalreporter.write_line
@@ -467,21 +497,34 @@ class KataRunner:
             if self.tally:  # nothing of a kata ran (plugin tests, say): no progress to show
                 self._learner_summary(terminalreporter)
         elif self.mode == "pitfalls":
-            terminalreporter.section("known wrong answers (pitfalls)")
+            terminalreporter.section("known wrong answers (pitfalls) and correct alternatives")
             for kata_id, found in self.pitfalls_seen.items():
-                caught = [p for p in found if self.pitfall_catches.get((kata_id, p.name))]
-                write(f"{kata_id}: {len(caught)} of {len(found)} rejected")
-                if not found:
+                wrong = [p for p in found if not p.correct]
+                right = [p for p in found if p.correct]
+                caught = [p for p in wrong if self.pitfall_catches.get((kata_id, p.name))]
+                accepted = [p for p in right if not self.rejected_alternatives.get((kata_id, p.name))]
+                write(f"{kata_id}: {len(caught)} of {len(wrong)} pitfalls rejected"
+                      + (f", {len(accepted)} of {len(right)} alternatives accepted" if right else ""))
+                if not wrong:
                     write(f"  no pitfalls: add at least four to pitfalls/{kata_id}.py", red=True)
-                for chosen in found:
+                for chosen in wrong:
                     by = self.pitfall_catches.get((kata_id, chosen.name))
                     if by:
                         write(f"  caught    {chosen.name}  (by {by[0]})")
                     else:
                         write(f"  SURVIVED  {chosen.name}: {chosen.diagnosis}", red=True, bold=True)
+                for chosen in right:
+                    by = self.rejected_alternatives.get((kata_id, chosen.name))
+                    if by:
+                        write(f"  REJECTED  {chosen.name} (a correct answer) by {', '.join(by)}", red=True, bold=True)
+                    else:
+                        write(f"  accepted  {chosen.name}")
             if self.survivors():
                 write(f"{len(self.survivors())} known wrong answer(s) pass the tests: strengthen the tests "
                       f"until each one fails.", red=True, bold=True)
+            if self.rejected_alternatives:
+                write(f"{len(self.rejected_alternatives)} correct alternative(s) fail a test: a test demands more "
+                      f"than the task states.", red=True, bold=True)
         elif self.mode == "stubs":
             terminalreporter.section("stubs")
             for problem in self.stub_problems:

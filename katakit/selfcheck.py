@@ -4,7 +4,7 @@
 
 1. the plugin's own tests (katakit/tests), which drive pytest with pytester;
 2. ``pytest --solutions``: every reference solution passes its kata's tests;
-3. ``pytest --pitfalls``: every known wrong answer is rejected;
+3. ``pytest --pitfalls``: every known wrong answer is rejected, every alternative accepted;
 4. ``pytest --stubs``: every untouched stub is reported as todo in every test.
 
 Every step runs even when an earlier one fails, and the last line counts them.
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 STEPS = [
     ("plugin tests", ["katakit/tests"]),
     ("reference solutions pass", ["--solutions"]),
-    ("known wrong answers rejected", ["--pitfalls"]),
+    ("pitfalls rejected, alternatives accepted", ["--pitfalls"]),
     ("stubs are todo", ["--stubs"]),
 ]
 

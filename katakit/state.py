@@ -19,7 +19,7 @@ class State:
         self.path, self.data, self.note = path, data, note
 
     @classmethod
-    def load(cls, root: Path) -> "State":
+    def load(cls, root: Path) -> State:
         path = Path(root) / STATE_FILE
         empty = {"version": VERSION, "katas": {}}
         try:
@@ -33,7 +33,7 @@ class State:
         return cls(path, data)
 
     @classmethod
-    def _rebuilt(cls, path: Path, empty: dict) -> "State":
+    def _rebuilt(cls, path: Path, empty: dict) -> State:
         aside = path.with_name(path.name + ".corrupt")
         try:
             os.replace(path, aside)

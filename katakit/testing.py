@@ -10,8 +10,8 @@ from __future__ import annotations
 import copy
 import math
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -43,7 +43,8 @@ def to_numpy(value) -> np.ndarray:
 
 
 def _dtype_name(value) -> str:
-    return str(getattr(value, "dtype", type(value).__name__)).replace("torch.", "").replace("<dtype: '", "").rstrip("'>")
+    name = str(getattr(value, "dtype", type(value).__name__))
+    return name.replace("torch.", "").replace("<dtype: '", "").rstrip("'>")  # torch.float32, <dtype: 'float32'>
 
 
 def _arrays_match(a, b, rtol, atol) -> bool:
@@ -73,7 +74,7 @@ def close(rtol: float = 0.0, atol: float = 0.0) -> Equal:
                     and all(equal(a[k], b[k]) for k in a))
         if isinstance(a, tuple | list) or isinstance(b, tuple | list):
             return (type(a) is type(b) and len(a) == len(b)
-                    and all(equal(x, y) for x, y in zip(a, b)))
+                    and all(equal(x, y) for x, y in zip(a, b, strict=True)))
         if _kind(a) != "python" or _kind(b) != "python":
             return _arrays_match(a, b, rtol, atol)
         if isinstance(a, float) or isinstance(b, float):
@@ -96,7 +97,8 @@ def describe(value, limit: int = 700) -> str:
     if _kind(value) in ("torch", "tf") or isinstance(value, np.ndarray):
         array = to_numpy(value)
         body = np.array2string(array, precision=6, threshold=60, max_line_width=100)
-        text = f"{_kind(value) if _kind(value) != 'python' else 'array'}(shape={tuple(array.shape)}, dtype={_dtype_name(value)}) {body}"
+        label = {"torch": "tensor", "tf": "tf.Tensor"}.get(_kind(value), "array")
+        text = f"{label}(shape={tuple(array.shape)}, dtype={_dtype_name(value)}) {body}"
     elif isinstance(value, tuple | list):
         inner = ", ".join(describe(v, limit) for v in value)
         text = f"({inner})" if isinstance(value, tuple) else f"[{inner}]"
@@ -129,7 +131,7 @@ def snapshot(value):
 def assert_unchanged(before_args, before_kwargs, args, kwargs, function_name: str):
     """Fail when the learner's function modified an argument in place."""
     __tracebackhide__ = True
-    for position, (old, new) in enumerate(zip(before_args, args)):
+    for position, (old, new) in enumerate(zip(before_args, args, strict=True)):
         if old is not new and not exact(old, new):
             raise Mismatch(
                 f"{function_name} modified its argument #{position + 1} in place; "
@@ -191,7 +193,7 @@ class Differential:
         """The diagnosis of the first pitfall whose output on this input equals yours."""
         for variant in self._pitfall_variants():
             chosen = variant.__katakit_pitfall__
-            if chosen.replaces != function_name:
+            if chosen.correct or chosen.replaces != function_name:
                 continue
             try:
                 theirs = getattr(variant, function_name)(*snapshot(args), **snapshot(kwargs))

@@ -9,6 +9,22 @@ from katakit.state import STATE_FILE
 
 from .toyrepo import make_repo, write_kata
 
+PITFALLS_WITH_ALTERNATIVES = '''
+    from katakit.pitfalls import alternative, pitfall
+
+    @pitfall("double", "Adds the factor instead of multiplying by it.")
+    def adds(x):
+        return [v + 2 for v in x] if isinstance(x, list) else x + 2
+
+    @alternative("double", "Doubles with a bit shift.")
+    def shifts_left(x):
+        return [v << 1 for v in x] if isinstance(x, list) else x << 1
+
+    @alternative("double", "Claims to be right, but breaks on lists: the tests must say so.")
+    def loops_and_forgets_lists(x):
+        return x * 2
+    '''
+
 
 def outcomes(result) -> dict:
     """The counts on pytest's last line, custom statuses ("todo") included, warnings left out."""
@@ -75,7 +91,7 @@ def test_pitfalls_mode_passes_when_every_pitfall_is_rejected(pytester):
     make_repo(pytester)
     result = pytester.runpytest("--pitfalls")
     assert result.ret == 0
-    result.stdout.fnmatch_lines(["double: 2 of 2 rejected", "*caught*adds*", "*caught*squares*"])
+    result.stdout.fnmatch_lines(["double: 2 of 2 pitfalls rejected", "*caught*adds*", "*caught*squares*"])
 
 
 def test_pitfalls_mode_fails_and_names_a_surviving_pitfall(pytester):
@@ -88,7 +104,21 @@ def test_pitfalls_mode_fails_and_names_a_surviving_pitfall(pytester):
         '''})
     result = pytester.runpytest("--pitfalls")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.stdout.fnmatch_lines(["double: 0 of 1 rejected", "*SURVIVED*adds_to_itself: Adds the input*"])
+    result.stdout.fnmatch_lines(["double: 0 of 1 pitfalls rejected", "*SURVIVED*adds_to_itself: Adds the input*"])
+
+
+def test_pitfalls_mode_runs_alternatives_and_fails_when_one_is_rejected(pytester):
+    make_repo(pytester, double={"pitfalls": PITFALLS_WITH_ALTERNATIVES})
+    result = pytester.runpytest("--pitfalls", "tests/test_double.py")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines([
+        "double: 1 of 1 pitfalls rejected, 1 of 2 alternatives accepted",
+        "*caught*adds*",
+        "*accepted*shifts_left*",
+        "*REJECTED*loops_and_forgets_lists (a correct answer) by test_*",
+        "*1 correct alternative(s) fail a test*",
+    ])
+    result.stdout.fnmatch_lines(["*the correct alternative loops_and_forgets_lists was rejected*"])
 
 
 def test_stubs_mode_passes_on_untouched_stubs(pytester):
@@ -198,6 +228,13 @@ def test_forbidden_calls_are_reported_with_name_and_line(pytester, source, name,
     (pytester.path / "katas" / "double.py").write_text(source)
     result = pytester.runpytest("tests/test_double.py")
     result.stdout.fnmatch_lines([f"*katas/double.py:line {line}: {name} (forbidden: numpy.tile)*"])
+
+
+def test_forbidden_check_on_an_untouched_stub_is_todo_not_a_pass(pytester):
+    make_repo(pytester, double={"extra": 'forbidden = ["numpy.tile"]'})
+    result = pytester.runpytest("tests/test_double.py")
+    assert outcomes(result) == dict(todo=4)
+    result.stdout.fnmatch_lines(["tests/test_double.py TTTT*"])
 
 
 def test_forbidden_check_in_pitfall_mode_reads_only_the_pitfall_function(pytester):
