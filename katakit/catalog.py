@@ -44,6 +44,10 @@ class Kata:
     def test_path(self, root: Path) -> Path:
         return root / "tests" / f"test_{self.id}.py"
 
+    def hints_up_to(self, level: int) -> list[str]:
+        """The hints revealed at `level`, each as "n. label: text"."""
+        return [f"{n + 1}. {HINT_LEVELS[n]}: {self.hints[n]}" for n in range(min(level, len(self.hints)))]
+
 
 @dataclass(frozen=True)
 class Catalog:

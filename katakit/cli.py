@@ -17,7 +17,7 @@ from pathlib import Path
 from . import catalog as catalog_module
 
 # Modules that register subcommands, in the order `katas --help` lists them.
-SUBCOMMAND_MODULES: tuple[str, ...] = ()
+SUBCOMMAND_MODULES = ("katakit.learner",)
 
 
 class CommandError(Exception):
@@ -78,3 +78,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `katas list | head`: the reader left; nothing more to say
+        sys.stderr.close()
+        return 0

@@ -16,6 +16,7 @@ changes how pytest behaves in other projects. One hook per job:
 from __future__ import annotations
 
 import builtins
+import json
 import os
 import random
 import signal
@@ -50,6 +51,9 @@ def pytest_addoption(parser):
                          "each alternative accepted, and names any that are not")
     group.addoption("--stubs", action="store_true",
                     help="maintainer check: every kata test must report the untouched stubs in katas/ as todo")
+    group.addoption("--katas-json", metavar="PATH", default=None,
+                    help="also write each test's outcome (todo, passed, failed, ...) and each kata's status "
+                         "to PATH as JSON, for tools such as the katas command")
     group.addoption("--hint", action="store_true",
                     help="after the run, reveal the next hint level for each kata that is not done "
                          "(the level reached is remembered in .katas-state.json)")
@@ -59,6 +63,7 @@ def pytest_configure(config):
     # TensorFlow reads this once, at import; set it before any test module can import it.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     config.addinivalue_line("markers", "gpu: needs a GPU; skipped, with the reason, where none is visible")
+    config.addinivalue_line("markers", "speed: measures a speed ratio; `katas bench ID` runs these, with figures")
     chosen = [mode for mode in MODES if config.getoption(mode)]
     if len(chosen) > 1:
         raise pytest.UsageError("choose one of --solutions, --pitfalls, --stubs")
@@ -84,10 +89,12 @@ def pytest_configure(config):
 
 
 def _load_hypothesis_profile():
-    from hypothesis import settings
+    from hypothesis import Phase, settings
 
     # derandomize: the same examples on every run and every machine, so a failure reproduces.
-    settings.register_profile("katas", derandomize=True, deadline=None, database=None, print_blob=False)
+    # No explain phase: it lists lines of katakit's own code, which tells a learner nothing.
+    settings.register_profile("katas", derandomize=True, deadline=None, database=None, print_blob=False,
+                              phases=[phase for phase in Phase if phase != Phase.explain])
     settings.load_profile("katas")
 
 
@@ -204,6 +211,18 @@ class ForbiddenCallsItem(pytest.Item):
         return self.path, None, f"{self.kata_id}: no forbidden calls"
 
 
+def _short_message(report) -> str:
+    """What went wrong, without the traceback: the exception's own text (for a differential check,
+    input / expected / yours), or the one-line todo, timeout or load-error text."""
+    if not report.failed:
+        return ""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    text = crash.message if crash is not None else str(report.longrepr)
+    for prefix in ("katakit.testing.Mismatch: ", "AssertionError: "):
+        text = text.removeprefix(prefix)
+    return text[:4000]
+
+
 def _relative(path: Path, root: Path) -> str:
     try:
         return str(Path(path).resolve().relative_to(root.resolve()))
@@ -253,6 +272,8 @@ class KataRunner:
         self.rejected_alternatives: dict[tuple[str, str], list[str]] = defaultdict(list)
         self.pitfalls_seen: dict[str, list] = {}
         self.stub_problems: list[str] = []
+        self.results: dict[str, dict] = {}  # nodeid -> outcome, for --katas-json
+        self.partial: set[str] = set()  # katas whose tests were not all selected (-k, -m, test ids)
 
     # ---- modules under test -------------------------------------------------------------
     def cached(self, key, make):
@@ -308,7 +329,18 @@ class KataRunner:
                     selected.add(kata.id)
         return [k for k in self.catalog if k.id in selected]
 
+    def pytest_deselected(self, items):
+        for item in items:
+            kata = self.catalog.kata_for_test_file(Path(item.path))
+            if kata is not None and self.mode == "learner":
+                self.partial.add(kata.id)
+
     def pytest_sessionstart(self, session):
+        for arg in self.config.args:
+            if "::" in arg:
+                kata = self.catalog.kata_for_test_file(Path(arg.split("::")[0]))
+                if kata is not None:
+                    self.partial.add(kata.id)
         needed = {fw for kata in self.selected_katas() for fw in kata.frameworks}
         for framework in FRAMEWORK_IMPORT_ORDER:
             if framework in needed:
@@ -457,10 +489,12 @@ class KataRunner:
             return
         outcome = getattr(report, "kata_outcome", None)
         counted = report.when == "call" or report.failed or (report.when == "setup" and report.skipped)
+        key = outcome or ("passed" if report.passed else "skipped" if report.skipped else "failed")
         if counted and not (report.passed and getattr(report, "kata_is_constraint", False)):
             # A passed constraint check says nothing about progress (a stub passes it too).
-            key = outcome or ("passed" if report.passed else "skipped" if report.skipped else "failed")
             self.tally[kata_id][key] += 1
+        if counted and report.nodeid not in self.results:
+            self.results[report.nodeid] = {"kata": kata_id, "outcome": key, "message": _short_message(report)}
         relevant = report.when == "call" or report.failed
         if self.mode == "stubs" and relevant and outcome != "todo" and not report.skipped:
             verdict = "passes on the untouched stub (a check that cannot fail?)" if report.passed \
@@ -486,6 +520,11 @@ class KataRunner:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
         if self.mode == "stubs" and self.stub_problems and exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        path = self.config.getoption("katas_json")
+        if path:
+            katas = {kata_id: self.kata_status(kata_id) for kata_id in self.tally}
+            Path(path).write_text(json.dumps({"mode": self.mode, "exitstatus": int(session.exitstatus),
+                                              "katas": katas, "tests": self.results}, indent=1))
 
     def survivors(self) -> list:
         return [(kata_id, chosen) for kata_id, found in self.pitfalls_seen.items() for chosen in found
@@ -544,9 +583,11 @@ class KataRunner:
         statuses = {}
         for kata in self.catalog:
             status = self.kata_status(kata.id)
+            if status == "done" and kata.id in self.partial:
+                status = None  # some of its tests did not run: this run cannot say it is done
             if status is not None and status != "skipped":
-                state.kata(kata.id)["status"] = status
-            statuses[kata.id] = status or state.kata(kata.id).get("status")
+                state.record_check(kata.id, status)
+            statuses[kata.id] = status or state.status(kata.id)
         done = sum(1 for s in statuses.values() if s == "done")
         total = len(self.catalog)
         reporter.section("Inference Katas")
@@ -556,6 +597,8 @@ class KataRunner:
         for number, kata in enumerate(self.catalog, 1):
             status = statuses[kata.id]
             shown = status if self.kata_status(kata.id) else (f"{status} (last run)" if status else "not run yet")
+            if kata.id in self.partial and self.kata_status(kata.id) == "done":
+                shown = f"{status or 'not run yet'}: the selected tests pass; run them all to finish it"
             tally = self.tally.get(kata.id)
             if status in ("todo", "failing") and tally and tally["passed"]:
                 checks = sum(tally[k] for k in ("passed", "failed", "todo", "broken"))
@@ -588,12 +631,10 @@ class KataRunner:
             if status in (None, "done", "skipped"):
                 continue
             shown_any = True
-            level = min(state.hint_level(kata.id) + 1, len(kata.hints))
-            state.kata(kata.id)["hint_level"] = level
+            level = state.next_hint(kata.id, len(kata.hints))
             reporter.write_line(f"{kata.id} (hint {level} of {len(kata.hints)}):", bold=True)
-            for number in range(level):
-                label = catalog_module.HINT_LEVELS[number]
-                reporter.write_line(f"  {number + 1}. {label}: {kata.hints[number]}", yellow=number == level - 1)
+            for number, line in enumerate(kata.hints_up_to(level), 1):
+                reporter.write_line(f"  {line}", yellow=number == level)
             if level == len(kata.hints):
                 reporter.write_line("  (that was the last hint)")
         if not shown_any:

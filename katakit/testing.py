@@ -164,6 +164,9 @@ class Differential:
         self.kata, self.reference = kata_module, reference_module
         self._pitfall_variants = pitfall_variants
 
+    def __repr__(self):  # shown in Hypothesis's "Failing test case"; an address would only be noise
+        return "<differential check: yours against the reference>"
+
     def __call__(self, function_name: str, *args, equal: Equal = exact, **kwargs):
         __tracebackhide__ = True  # the failure is the message, not this helper's code
         expected = getattr(self.reference, function_name)(*snapshot(args), **snapshot(kwargs))

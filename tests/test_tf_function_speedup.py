@@ -144,6 +144,7 @@ def test_matches_reference_on_generated_states(differential, batch, steps, seed,
 
 # ---- speed: last, the slowest ---------------------------------------------------------------
 
+@pytest.mark.speed
 def test_at_least_3x_faster_than_eager_on_cpu(kata):
     with tf.device("/CPU:0"):
         x = initial_state(SPEED_BATCH, seed=3)
@@ -155,6 +156,7 @@ def test_at_least_3x_faster_than_eager_on_cpu(kata):
 
 
 @pytest.mark.gpu
+@pytest.mark.speed
 def test_at_least_5x_faster_than_eager_on_gpu(kata):
     if not tf.config.list_physical_devices("GPU"):
         pytest.skip("no GPU visible to TensorFlow (tf.config.list_physical_devices('GPU') is empty); "

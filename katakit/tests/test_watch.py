@@ -1,0 +1,208 @@
+"""Watch mode, driven for real in a pseudo-terminal: keys typed, files saved, the screen read.
+
+Also the proof that a warm re-check (a forked child of a process that already imported what
+the tests need) gives exactly the results of a cold `pytest` run.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+
+from .toyrepo import make_repo
+
+pexpect = pytest.importorskip("pexpect", reason="pexpect drives watch mode in a pseudo-terminal")
+
+DOUBLE = "def double(x):\n    return [v * 2 for v in x] if isinstance(x, list) else x * 2\n"
+WRONG_DOUBLE = "def double(x):\n    return [v + 2 for v in x] if isinstance(x, list) else x + 2\n"
+BROKEN = "def double(x)\n    return x\n"
+
+
+def watch(pytester, *args):
+    env = dict(os.environ, NO_COLOR="1", TERM="xterm")
+    child = pexpect.spawn(sys.executable, ["-m", "katakit", *args], cwd=str(pytester.path), env=env,
+                          encoding="utf-8", dimensions=(60, 140), timeout=60)
+    return child
+
+
+def save(pytester, kata_id, text):
+    path = pytester.path / "katas" / f"{kata_id}.py"
+    path.write_text(text)
+    # Some filesystems keep modification times to the second: make sure a poller sees a new one.
+    stamp = time.time() + 2
+    os.utime(path, (stamp, stamp))
+
+
+def quit_cleanly(child):
+    child.send("q")
+    child.expect("bye")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+
+@pytest.fixture
+def repo(pytester):
+    return make_repo(pytester)
+
+
+def test_watch_shows_the_task_rechecks_on_save_and_n_moves_on_only_after_a_pass(repo):
+    child = watch(repo)
+    child.expect("kata 1/2: ")
+    child.expect("double")
+    child.expect("edit katas/double.py")
+    child.expect("Return x times 2")  # the task, from the stub's docstring
+    child.expect("TODO")
+    child.expect("0/2 katas done")
+
+    child.send("n")
+    child.expect("double does not pass yet \\(todo\\): n moves on only once it passes")
+
+    save(repo, "double", WRONG_DOUBLE)
+    child.expect("FAILING")
+    child.expect("double differs from the reference")
+    child.expect("known mistake: Adds the factor instead of multiplying by it.")
+    child.send("n")
+    child.expect("does not pass yet \\(failing\\)")
+    child.send("s")
+    child.expect("opens once your kata passes")
+
+    save(repo, "double", DOUBLE)
+    child.expect("PASSED")
+    child.expect("1/2 katas done")
+    child.send("s")
+    child.expect("return x \\* 2")  # the reference solution, now that it passes
+    child.send("n")
+    child.expect("kata 2/2: ")
+    child.expect("triple")
+    child.expect("TODO")
+    quit_cleanly(child)
+    state = json.loads((repo.path / ".katas-state.json").read_text())
+    assert state["current"] == "triple" and state["katas"]["double"]["status"] == "done"
+
+
+def test_hint_list_and_a_syntax_error_that_does_not_stop_watching(repo):
+    child = watch(repo, "watch", "triple")
+    child.expect("triple")
+    child.expect("TODO")
+    child.send("h")
+    child.expect("triple: hint 1 of 3")
+    child.expect("1. nudge: Think about multiplication.")
+    child.send("l")
+    child.expect("double")
+    child.expect("▶ triple")
+    save(repo, "triple", BROKEN.replace("double", "triple"))
+    child.expect("ERROR")
+    child.expect("cannot load the kata: katas/triple.py, line 1: SyntaxError")
+    save(repo, "triple", DOUBLE.replace("double", "triple").replace("2", "3"))
+    child.expect("PASSED")
+    quit_cleanly(child)
+
+
+def test_polling_notices_saves_where_file_events_never_arrive(repo):
+    child = watch(repo, "--poll")
+    child.expect("polling for saves")
+    child.expect("TODO")
+    save(repo, "double", DOUBLE)
+    child.expect("PASSED")
+    quit_cleanly(child)
+
+
+def test_manual_run_checks_only_when_asked(repo):
+    child = watch(repo, "--manual-run")
+    child.expect("press r to check")
+    child.expect("TODO")
+    save(repo, "double", DOUBLE)
+    with pytest.raises(pexpect.TIMEOUT):
+        child.expect("PASSED", timeout=3)
+    child.send("r")
+    child.expect("PASSED")
+    quit_cleanly(child)
+
+
+def test_piped_keys_work_without_a_terminal(repo):
+    save(repo, "double", DOUBLE)
+    process = subprocess.Popen([sys.executable, "-m", "katakit", "--manual-run"], cwd=repo.path, text=True,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               env=dict(os.environ, NO_COLOR="1"))
+    time.sleep(4)
+    output, _ = process.communicate("r\nq\n", timeout=120)
+    assert process.returncode == 0
+    assert "\x1b[" not in output  # plain lines when piped: no escape codes
+    assert "PASSED" in output and "bye" in output
+
+
+# ---- warm re-checks give exactly the results of a cold run -------------------------------------
+
+WARM_CHECK = """
+import json, sys
+from pathlib import Path
+from katakit.catalog import load
+from katakit.warm import WarmRunner
+root = Path.cwd()
+kata = load(root).get(sys.argv[1])
+runner = WarmRunner(root)
+runner.warm_up(kata)
+results = [runner.start(kata).wait(timeout=120) for _ in range(2)]
+print(json.dumps([{"status": r.status, "tests": r.tests} for r in results]))
+"""
+
+
+def without_addresses(value):
+    """Object addresses ("at 0x7f..."), which differ between any two processes, cold or warm."""
+    return json.loads(re.sub(r" at 0x[0-9a-f]+", " at 0x...", json.dumps(value)))
+
+
+def cold_check(repo, kata_id):
+    results = repo.path / "cold.json"
+    subprocess.run([sys.executable, "-m", "pytest", f"tests/test_{kata_id}.py", "-q", "--katas-json", str(results)],
+                   cwd=repo.path, capture_output=True, timeout=120)
+    data = json.loads(results.read_text())
+    return without_addresses({"status": data["katas"].get(kata_id), "tests": data["tests"]})
+
+
+@pytest.mark.parametrize("variant", ["stub", "wrong", "right", "syntax error", "exits at import"])
+def test_a_warm_recheck_gives_the_same_results_as_a_cold_pytest_run(repo, variant):
+    source = {"stub": None, "wrong": WRONG_DOUBLE, "right": DOUBLE, "syntax error": BROKEN,
+              "exits at import": "import os\nos._exit(3)\n"}[variant]
+    if source is not None:
+        save(repo, "double", source)
+    warm_run = subprocess.run([sys.executable, "-c", WARM_CHECK, "double"], cwd=repo.path, capture_output=True,
+                              text=True, timeout=240)
+    assert warm_run.returncode == 0, warm_run.stderr
+    warm = without_addresses(json.loads(warm_run.stdout))
+    if variant == "exits at import":
+        # No result at all, cold or warm; watch mode says so instead of waiting forever.
+        assert [w["status"] for w in warm] == ["error", "error"]
+        return
+    cold = cold_check(repo, "double")
+    assert warm[0] == cold and warm[1] == cold
+
+
+def test_warm_and_cold_agree_on_a_real_kata_with_a_subtle_mistake(pytester):
+    """ar_forecast with a forecast that never feeds itself back: Hypothesis has to search and shrink."""
+    import shutil
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    for name in ("katas.toml", "pyproject.toml"):
+        shutil.copy(root / name, pytester.path / name)
+    for folder, name in (("katas", "ar_forecast.py"), ("solutions", "ar_forecast.py"),
+                         ("pitfalls", "ar_forecast.py"), ("tests", "test_ar_forecast.py")):
+        (pytester.path / folder).mkdir(exist_ok=True)
+        shutil.copy(root / folder / name, pytester.path / folder / name)
+    solution = (root / "solutions" / "ar_forecast.py").read_text()
+    mistake = solution.replace("history.append(forecasts[k])", "pass")
+    assert mistake != solution
+    (pytester.path / "katas" / "ar_forecast.py").write_text(mistake)
+    warm_run = subprocess.run([sys.executable, "-c", WARM_CHECK, "ar_forecast"], cwd=pytester.path,
+                              capture_output=True, text=True, timeout=240)
+    assert warm_run.returncode == 0, warm_run.stderr
+    warm = without_addresses(json.loads(warm_run.stdout))
+    cold = cold_check(pytester, "ar_forecast")
+    assert cold["status"] == "failing"
+    assert warm[0] == cold and warm[1] == cold
