@@ -76,7 +76,7 @@ def _expected_counts(logits, top_p, min_tokens_to_keep):
 
 # ---- against the reference, on generated inputs ----------------------------------------------
 
-@settings(max_examples=150)
+@settings(max_examples=60)
 @given(logits=logits_cases(), top_p=top_ps, data=st.data())
 def test_matches_reference(differential, logits, top_p, data):
     vocab = logits.shape[-1]
@@ -106,7 +106,7 @@ def _check_kept_set(out, logits, fv, expected_counts):
         "a dropped token is more probable than a kept one; keep the most probable tokens" + where)
 
 
-@settings(max_examples=100)
+@settings(max_examples=50)
 @given(logits=logits_cases(distinct=False, low=0, high=3), top_p=top_ps, data=st.data())
 def test_ties_keep_the_right_number_of_the_most_probable_tokens(kata, logits, top_p, data):
     vocab = logits.shape[-1]
@@ -133,7 +133,7 @@ def test_tied_exact_probabilities_just_above_the_boundary(kata):
 
 # ---- against Hugging Face's TopPLogitsWarper -------------------------------------------------
 
-@settings(max_examples=60)
+@settings(max_examples=40)
 @given(logits=logits_cases(batch_axes=(1,)),
        top_p=st.one_of(st.sampled_from((0.1, 0.5, 0.75, 0.9, 0.95)), st.floats(0.0, 1.0, exclude_min=True,
                                                                                  exclude_max=True)),
