@@ -47,13 +47,14 @@ def q02_define_by_run() -> str:
     PyTorch (like TensorFlow 2 in eager mode) is called "define-by-run". What does that mean
     for the code you write?
 
-    a) The whole model must be declared as a static graph and compiled before the first
-       forward pass; the graph is then reused unchanged for every input
-    b) The operations are recorded as ordinary Python code executes them, so each forward pass
-       may take a different path (Python if/for on the data), and a debugger or print shows
-       real values at every line
-    c) Gradients are computed by running the model twice with slightly different inputs
-    d) Models must be defined inside a ``with torch.no_grad():`` block
+    a) The whole model is declared as a static graph and compiled before the first forward pass,
+       then reused unchanged for every input
+    b) Operations are recorded as Python executes them, so each forward pass may take a
+       different path and a debugger shows real values
+    c) Gradients are computed numerically, by running the model twice with slightly different
+       inputs
+    d) Models must be defined inside a ``with torch.no_grad():`` block, so that no graph is
+       recorded
 
     Answer with one letter.
     """
@@ -86,11 +87,13 @@ def q04_session_replacement() -> str:
     TensorFlow 2 replacement?
 
     a) Keep the code and import ``Session`` and ``placeholder`` from ``tf.compat.v1``: that is
-       the TensorFlow 2 way to run a graph
-    b) A Python function that takes the inputs as arguments and returns the outputs, decorated
-       with ``tf.function`` (with an ``input_signature`` when it is exported) and called directly
-    c) ``tf.estimator.Estimator.predict`` with an ``input_fn`` that yields the batches
-    d) Wrap ``sess.run`` in ``tf.py_function`` so that it runs eagerly
+       how TensorFlow 2 runs graphs
+    b) A Python function that takes the inputs as arguments, decorated with ``tf.function`` and
+       called directly
+    c) ``tf.estimator.Estimator.predict``, with an ``input_fn`` that yields the batches one by
+       one
+    d) ``sess.run`` wrapped in ``tf.py_function``, so that the session runs eagerly inside
+       TensorFlow 2
 
     Answer with one letter.
     """
@@ -171,10 +174,10 @@ def q08_estimator_in_tf221() -> str:
     and ``predict`` methods. It last ran with TensorFlow 2.12. What happens when you run it,
     unchanged, with TensorFlow 2.21?
 
-    a) It runs as before, with a deprecation warning
-    b) It stops with an AttributeError: the ``tf.estimator`` API was removed in TensorFlow 2.16
-    c) It runs, but only on the CPU
-    d) TensorFlow converts the Estimator to a Keras model automatically
+    a) It runs as before, printing a deprecation warning for each Estimator method it calls
+    b) It stops with an AttributeError: TensorFlow 2.16 removed the ``tf.estimator`` API
+    c) It runs, but only on the CPU, since Estimators never supported GPUs in TensorFlow 2
+    d) TensorFlow converts the Estimator into an equivalent Keras model and trains that instead
 
     Answer with one letter.
     """
@@ -187,12 +190,12 @@ def q09_what_an_estimator_was() -> str:
     Estimators were TensorFlow's high-level API of the 1.x era (``tf.estimator``, with premade
     ones such as ``DNNClassifier`` and ``LinearRegressor``). What did an Estimator provide?
 
-    a) A training and serving harness: you supplied a ``model_fn`` (and ``input_fn``s), and it
-       ran training, evaluation and prediction and exported SavedModels, managing the graph,
-       the session, checkpoints and summaries itself
-    b) A service that searched hyperparameters for any model
-    c) A statistical estimate of a model's accuracy from its weights alone
-    d) A tool that converted models for mobile devices
+    a) A harness around a ``model_fn`` and ``input_fn``s that ran training, evaluation,
+       prediction and export, handling sessions and checkpoints
+    b) A service that searched hyperparameters for any model and returned the best configuration
+    c) A statistical estimate of a model's test accuracy, computed from its weights without any
+       data
+    d) A converter that shrank models for mobile devices by estimating which weights matter
 
     Answer with one letter.
     """
@@ -205,12 +208,14 @@ def q10_replacing_estimators() -> str:
     You migrate a pipeline that used an Estimator for training, multi-GPU training and export
     for serving, to TensorFlow 2.21. What replaces it?
 
-    a) ``tf.compat.v1.estimator``, which TensorFlow keeps for migrations
-    b) A Keras model trained with ``fit`` (or a custom loop with ``tf.GradientTape``), a
-       ``tf.distribute`` strategy for several devices, and ``model.export`` (or
-       ``tf.saved_model.save``) to write a SavedModel for serving
-    c) ``tf.contrib.learn``, the predecessor of Estimators
-    d) TensorFlow Lite, which now includes Estimators
+    a) ``tf.compat.v1.estimator``, which TensorFlow 2.21 keeps so that Estimator pipelines can
+       migrate slowly
+    b) Keras ``fit``/``evaluate``/``predict`` (or a custom loop), a ``tf.distribute`` strategy,
+       and ``model.export`` for serving
+    c) ``tf.contrib.learn``, the library Estimators grew out of, which still ships with
+       TensorFlow
+    d) TensorFlow Lite, which took over the Estimators' training and export features in
+       TensorFlow 2
 
     Answer with one letter.
     """
@@ -224,11 +229,10 @@ def q11_serving_model_versions() -> str:
     ``1/``, ``2/`` and ``3/``, each a complete SavedModel. It runs with the default model
     version policy. Which version answers requests?
 
-    a) All three, with requests spread evenly across them
-    b) Version 3, the highest number; when a new directory ``4/`` appears, Serving loads it
-       and switches to it without a restart
-    c) Version 1, the first one loaded, until the server restarts
-    d) Whichever directory was modified most recently
+    a) All three at once, with requests spread evenly across the versions for load balancing
+    b) Version 3, the highest number; a new ``4/`` is loaded and takes over without a restart
+    c) Version 1, the first one loaded, until the server is restarted with a new configuration
+    d) Whichever version directory was modified most recently, according to file timestamps
 
     Answer with one letter.
     """
