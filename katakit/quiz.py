@@ -65,7 +65,9 @@ An answer is first normalised, by kind (``normalise``):
   slashes, ``and``, ``&`` and brackets separate them; order and repeats do not matter.
 - numbers: ``int``, ``float`` or a string that Python's ``Fraction`` reads (``"2.5"``,
   ``"5/2"``, ``"25e-1"``), with an optional ``%`` (a hundredth) or a trailing ``x`` or
-  ``times``; compared exactly, as a reduced fraction.
+  ``times``; compared exactly, as a reduced fraction. One number among words also counts
+  (``"3 traces"``, ``"epoch 5"``), unless there are two numbers or a word that makes it a
+  range or a denial (``"3 or 4"``, ``"at least 3"``, ``"not 3"``: a format error).
 - words: NFKC and case folded, every run of characters other than letters and digits becomes
   one space (so ``top-p``, ``top_p`` and ``Top P`` are the same), and a leading "a", "an" or
   "the" is dropped.
@@ -120,7 +122,12 @@ _ONE_LETTER = re.compile(r"^[(\[]?\s*([a-z])\s*[)\]]?\s*[.:]?$")  # b  (b)  b)  
 _LETTER_THEN_TEXT = re.compile(r"^[(\[]?\s*([a-z])\s*[)\].:]\s*\S")  # "b) text of the choice"
 _SEPARATORS = re.compile(r"[\s,;/&+()\[\].:|-]+")
 _ARTICLE = re.compile(r"^(?:a|an|the) ")
-_TIMES = re.compile(r"(?:x|×|times)$")
+_TIMES = re.compile(r"\s*(?:x|×|times)$")
+_NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?(?:\s*/\s*\d+)?%?")
+# Words that turn a number into a range or a denial: "at least 3", "3 or more", "not 3" are not "3".
+_HEDGES = {"not", "no", "never", "nor", "neither", "except", "or", "more", "less", "fewer", "least", "most",
+           "than", "over", "under", "above", "below", "between", "plus", "minus", "up", "to", "and"}
+_WORDS_AROUND_A_NUMBER = re.compile(r"^[^\W\d_]*(?:[\s~=:,.()]+[^\W\d_]*)*$")  # letters, spaces, light punctuation
 
 
 class FormatProblem(ValueError):
@@ -173,6 +180,16 @@ def _several_letters(answer, letters: str) -> str:
     return "".join(sorted(chosen))
 
 
+def _fraction(text: str) -> Fraction:
+    """A number written alone: "2.5", "5/2", "25e-1", "250%", "2.5x", "2.5 times"; ValueError otherwise."""
+    scale = Fraction(1)
+    if text.endswith("%"):
+        text, scale = text[:-1], Fraction(1, 100)
+    else:
+        text = _TIMES.sub("", text)
+    return Fraction(re.sub(r"\s+", "", text)) * scale
+
+
 def _number(answer) -> str:
     if isinstance(answer, bool):
         raise FormatProblem(f"answer with a number, not {answer!r}")
@@ -183,17 +200,22 @@ def _number(answer) -> str:
             raise FormatProblem(f"answer with a finite number, not {answer!r}")
         value = Fraction(repr(answer))  # 0.1 means one tenth, not the binary double nearest to it
     else:
-        text = re.sub(r"\s+", "", _folded(answer).replace("\u2212", "-").replace("_", ""))
-        scale = Fraction(1)
-        if text.endswith("%"):
-            text, scale = text[:-1], Fraction(1, 100)
-        else:
-            text = _TIMES.sub("", text)
+        text = _folded(answer).replace("\u2212", "-").replace("_", "")
+        numbers = _NUMBER.findall(text)
         try:
-            value = Fraction(text) * scale
+            value = _fraction(text)
         except (ValueError, ZeroDivisionError):
-            raise FormatProblem(f"answer with a number, such as \"3\", \"0.75\" or \"3/4\" (you gave {answer!r})") \
-                from None
+            # One number among words ("3 traces", "epoch 5", "about 4 times"); never two ("3 or 4").
+            rest = _NUMBER.sub(" ", text)
+            hedged = set(rest.replace("(", " ").replace(")", " ").split()) & _HEDGES
+            if len(numbers) != 1 or not _WORDS_AROUND_A_NUMBER.match(rest) or hedged:
+                raise FormatProblem(f"answer with a number, such as \"3\", \"0.75\" or \"3/4\" "
+                                    f"(you gave {answer!r})") from None
+            try:
+                value = _fraction(numbers[0])
+            except (ValueError, ZeroDivisionError):
+                raise FormatProblem(f"answer with a number, such as \"3\", \"0.75\" or \"3/4\" "
+                                    f"(you gave {answer!r})") from None
     return f"{value.numerator}/{value.denominator}"
 
 

@@ -62,8 +62,15 @@ def test_numbers_read_floats_by_their_decimal_digits():
     assert quiz.normalise("\u22122", "number") == "-2/1"  # a typographic minus
 
 
-@pytest.mark.parametrize("answer", ["three", "", "2,5", True, float("nan"), float("inf"), "1/0", None])
-def test_numbers_reject_what_is_not_a_number(answer):
+@pytest.mark.parametrize("answer", ["3 traces", "epoch 3", "about 3 times", "(3)", "3.", "= 3", "~3", "3 (three)"])
+def test_one_number_among_words_counts(answer):
+    assert quiz.normalise(answer, "number") == "3/1"
+
+
+@pytest.mark.parametrize("answer", ["three", "", "2,5", True, float("nan"), float("inf"), "1/0", None,
+                                    "3 or 4", "3-4", "at least 3", "3 or more", "not 3", "more than 3",
+                                    "between 2 and 3", "3 and 4"])
+def test_numbers_reject_what_is_not_one_number(answer):
     with pytest.raises(quiz.FormatProblem):
         quiz.normalise(answer, "number")
 
