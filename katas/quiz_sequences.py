@@ -6,7 +6,7 @@ Each function below is one question; its docstring asks it. Answer by replacing
 - lettered choices: the letter of the one right choice, ``return "b"``;
 - a question that asks for a number: ``return "3"`` (``return 3`` and fractions such as
   ``"3/4"`` work too);
-- a question that asks for a name: the name, ``return "greedy decoding"`` (case, spaces and
+- a question that asks for a name: the name, ``return "keepdim"`` (case, spaces and
   punctuation do not matter).
 
 Check your answers with ``pytest tests/test_quiz_sequences.py``. The tests keep the right
@@ -32,13 +32,14 @@ def q01_nucleus_size() -> str:
     raise NotImplementedError
 
 
-def q02_other_name_of_top_p() -> str:
-    """What is top-p sampling also called?
+def q02_renormalised_probability() -> str:
+    """What probability does the top token get after top-p filtering?
 
-    Sampling the next token only from the smallest set of most probable tokens whose total
-    probability reaches a threshold p is usually called top-p sampling. What is its other
-    common name, the one used by the paper that introduced it (Holtzman et al., "The Curious
-    Case of Neural Text Degeneration")? Answer with the name, in one or two words.
+    A language model's next-token probabilities, sorted from most to least probable, are
+    0.50, 0.30, 0.15 and 0.05. Nucleus filtering with ``top_p = 0.7`` keeps the smallest set of
+    most probable tokens whose probabilities add up to at least 0.7, and the next token is then
+    sampled from the kept tokens. With what probability is the most probable token sampled?
+    Answer with a number.
     """
     raise NotImplementedError
 
@@ -69,7 +70,7 @@ def q04_top_p_one() -> str:
     filter). What does ``top_p = 1.0`` do to the next-token distribution?
 
     a) Nothing: every token is kept, so it samples from the model's full distribution
-    b) It turns sampling into greedy decoding, since only probability mass 1.0 is accepted
+    b) It makes sampling always pick the most probable token, since only mass 1.0 is accepted
     c) It keeps only the tokens whose probability is exactly 1.0, which usually means none
     d) It keeps the single most probable token and then renormalises it to probability 1.0
 

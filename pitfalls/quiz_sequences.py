@@ -13,6 +13,13 @@ def drops_crossing_token():
     return "2"
 
 
+@pitfall("q02_renormalised_probability",
+         "0.50 is the probability before filtering; sampling from the nucleus renormalises the kept "
+         "probabilities to sum to 1.")
+def forgets_to_renormalise():
+    return "0.5"
+
+
 @pitfall("q03_top_p_versus_top_k",
          "A floor on each token's own probability is a different filter (min-p, epsilon sampling); top-p looks "
          "at the cumulative mass of the ranked tokens.")
@@ -92,9 +99,9 @@ def p_is_differencing():
 
 # ---- right answers written differently: the tests must accept every one of them ---------------
 
-@alternative("q02_other_name_of_top_p", "The name with capitals and a hyphen.")
-def hyphenated_name():
-    return "Nucleus-Sampling"
+@alternative("q02_renormalised_probability", "The probability as a fraction.")
+def as_fraction():
+    return "5/8"
 
 
 @alternative("q05_tiny_top_p", "The name with an article and a capital.")

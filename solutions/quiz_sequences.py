@@ -6,7 +6,7 @@ Each function below is one question; its docstring asks it. Answer by replacing
 - lettered choices: the letter of the one right choice, ``return "b"``;
 - a question that asks for a number: ``return "3"`` (``return 3`` and fractions such as
   ``"3/4"`` work too);
-- a question that asks for a name: the name, ``return "greedy decoding"`` (case, spaces and
+- a question that asks for a name: the name, ``return "keepdim"`` (case, spaces and
   punctuation do not matter).
 
 Check your answers with ``pytest tests/test_quiz_sequences.py``. The tests keep the right
@@ -32,15 +32,16 @@ def q01_nucleus_size() -> str:
     return "3"
 
 
-def q02_other_name_of_top_p() -> str:
-    """What is top-p sampling also called?
+def q02_renormalised_probability() -> str:
+    """What probability does the top token get after top-p filtering?
 
-    Sampling the next token only from the smallest set of most probable tokens whose total
-    probability reaches a threshold p is usually called top-p sampling. What is its other
-    common name, the one used by the paper that introduced it (Holtzman et al., "The Curious
-    Case of Neural Text Degeneration")? Answer with the name, in one or two words.
+    A language model's next-token probabilities, sorted from most to least probable, are
+    0.50, 0.30, 0.15 and 0.05. Nucleus filtering with ``top_p = 0.7`` keeps the smallest set of
+    most probable tokens whose probabilities add up to at least 0.7, and the next token is then
+    sampled from the kept tokens. With what probability is the most probable token sampled?
+    Answer with a number.
     """
-    return "nucleus sampling"
+    return "0.625"
 
 
 def q03_top_p_versus_top_k() -> str:
@@ -69,7 +70,7 @@ def q04_top_p_one() -> str:
     filter). What does ``top_p = 1.0`` do to the next-token distribution?
 
     a) Nothing: every token is kept, so it samples from the model's full distribution
-    b) It turns sampling into greedy decoding, since only probability mass 1.0 is accepted
+    b) It makes sampling always pick the most probable token, since only mass 1.0 is accepted
     c) It keeps only the tokens whose probability is exactly 1.0, which usually means none
     d) It keeps the single most probable token and then renormalises it to probability 1.0
 
@@ -232,7 +233,6 @@ def q14_order_p() -> str:
 # ---- answers that are equally right, besides the one each function returns --------------------
 
 ALSO_ACCEPTED = {
-    "q02_other_name_of_top_p": ("nucleus", "nucleus filtering", "nucleus decoding"),
     "q05_tiny_top_p": ("greedy", "greedy search", "greedy sampling", "greedy decode", "greedy selection",
                        "argmax decoding", "argmax sampling", "argmax"),
 }
@@ -245,10 +245,11 @@ EXPLANATIONS = {
         "then 0.85. The token that takes the total past 0.8 is part of the nucleus, so 3 tokens are "
         "kept; the nucleus is the smallest top set whose mass is at least p."
     ),
-    "q02_other_name_of_top_p": (
-        "Holtzman et al. (2019) named it nucleus sampling: the 'nucleus' is the small top set of tokens "
-        "that holds most of the probability mass, and cutting the long unreliable tail below it avoids "
-        "both the dull repetition of greedy decoding and the incoherence of sampling from everything."
+    "q02_renormalised_probability": (
+        "The nucleus is the first two tokens (0.50 + 0.30 = 0.80 reaches 0.7; 0.50 alone does not). "
+        "Sampling from the kept tokens renormalises their probabilities to sum to 1, keeping their "
+        "ratio: 0.50 / 0.80 = 0.625 and 0.30 / 0.80 = 0.375. In code this is a softmax over the "
+        "filtered logits, where the removed tokens' logits are -inf."
     ),
     "q03_top_p_versus_top_k": (
         "Top-k keeps a fixed number of tokens whatever the distribution looks like; top-p adapts: when "
