@@ -39,6 +39,7 @@ SEED = 20240607
 VALID_CATALOG_KEY = "katakit/valid-catalog-digest"
 MODES = ("solutions", "pitfalls", "stubs")
 FRAMEWORK_IMPORT_ORDER = ("torch", "tensorflow")  # torch first: the other order has hung or crashed
+QUIZ_EXPLANATION = "katakit_quiz_explanation"  # = katakit.quiz.EXPLANATION_PROPERTY (not imported: keeps startup lean)
 
 
 def pytest_addoption(parser):
@@ -274,6 +275,7 @@ class KataRunner:
         self.stub_problems: list[str] = []
         self.results: dict[str, dict] = {}  # nodeid -> outcome, for --katas-json
         self.partial: set[str] = set()  # katas whose tests were not all selected (-k, -m, test ids)
+        self.explanations: list[tuple[str, str, str]] = []  # (kata id, quiz item, explanation) unlocked this run
 
     # ---- modules under test -------------------------------------------------------------
     def cached(self, key, make):
@@ -495,6 +497,9 @@ class KataRunner:
             self.tally[kata_id][key] += 1
         if counted and report.nodeid not in self.results:
             self.results[report.nodeid] = {"kata": kata_id, "outcome": key, "message": _short_message(report)}
+        if self.mode == "learner" and report.when == "call" and report.passed:
+            self.explanations += [(kata_id, *value) for name, value in report.user_properties
+                                  if name == QUIZ_EXPLANATION]
         relevant = report.when == "call" or report.failed
         if self.mode == "stubs" and relevant and outcome != "todo" and not report.skipped:
             verdict = "passes on the untouched stub (a check that cannot fail?)" if report.passed \
@@ -616,12 +621,35 @@ class KataRunner:
             reporter.write_line(f"  get a hint: pytest --hint {test_file}")
         else:
             reporter.write_line("every kata is done. Well played.", green=True, bold=True)
+        if self.explanations:
+            self._show_explanations(reporter, state)
         if self.config.getoption("hint"):
             self._reveal_hints(reporter, state)
         try:
             state.save()
         except OSError as exc:
             reporter.write_line(f"could not save progress to {state.path.name}: {exc}", yellow=True)
+
+    def _show_explanations(self, reporter, state):
+        """The explanations quiz answers unlocked for the first time; the state remembers those shown."""
+        import textwrap
+
+        def shown(kata_id) -> list:
+            entry = state.kata(kata_id)
+            if not isinstance(entry.get("explained"), list):
+                entry["explained"] = []
+            return entry["explained"]
+
+        new = [(kata_id, item, text) for kata_id, item, text in self.explanations if item not in shown(kata_id)]
+        if new:
+            reporter.section("unlocked explanations")
+        for kata_id, item, text in new:
+            reporter.write_line(f"{kata_id}.{item}:", bold=True)
+            reporter.write_line(textwrap.indent(textwrap.fill(text, 88), "    "))
+            shown(kata_id).append(item)
+        if len(new) < len(self.explanations):
+            reporter.write_line(f"({len(self.explanations) - len(new)} explanation(s) unlocked in earlier runs: "
+                                f"python -m katakit.quiz explain)")
 
     def _reveal_hints(self, reporter, state):
         reporter.section("hints")
