@@ -31,6 +31,7 @@ from .warm import CheckResult, RunningCheck, WarmRunner
 
 KEYS = "[n]ext  [h]int  [l]ist  [r]un  [s]olution  [q]uit"
 MAX_PROBLEM_LINES = 18
+MAX_TASKS_SHOWN = 4  # a quiz kata has a dozen items; the file lists them all
 
 
 def register(subparsers) -> None:
@@ -199,8 +200,11 @@ class WatchSession:
         parts.append(header)
         parts.append(Text(f"edit {self.kata.stub_path(self.root).relative_to(self.root)}"
                           f"   (check it by hand: pytest {self.kata.test_path(self.root).relative_to(self.root)})"))
-        for signature, summary in course.task_summary(self.kata, self.root):
+        tasks = course.task_summary(self.kata, self.root)
+        for signature, summary in tasks[:MAX_TASKS_SHOWN]:
             parts.append(Text.assemble(("  " + signature, "bold"), "\n    " + summary))
+        if len(tasks) > MAX_TASKS_SHOWN:
+            parts.append(Text(f"  ... and {len(tasks) - MAX_TASKS_SHOWN} more: the file has them all", style="dim"))
         parts.append(Text(""))
         parts.append(self._result_view())
         parts.append(Text(""))
@@ -226,8 +230,10 @@ class WatchSession:
         total = sum(counts.values())
         timing = f"  ({result.seconds:.1f} s)"
         if result.status == "done":
-            return Text.assemble(("PASSED", "bold green"), f"  all {total} checks pass.{timing}  ",
-                                 ("Press n for the next kata, s to compare with the reference solution.", "green"))
+            after = ("Press n for the next kata; `katas quiz explain` shows why each answer is right."
+                     if self.kata.id.startswith("quiz_") else
+                     "Press n for the next kata, s to compare with the reference solution.")
+            return Text.assemble(("PASSED", "bold green"), f"  all {total} checks pass.{timing}  ", (after, "green"))
         if result.status == "todo":
             return Text.assemble(("TODO", "bold yellow"), "  ", _first_line(result.first_problem),
                                  timing, "\n  Replace `raise NotImplementedError` with your code and save.")
