@@ -175,10 +175,11 @@ SINGLE_PROBLEMS = {
     "strings for a float": (_image_with(pixels=[[["0", "1", "0"]] * 2] * 2), {("pixels", "dtype"): ["float32"]}),
     "None among floats": (_image_with(pixels=[[[0.0, None, 0.0]] * 2] * 2), {("pixels", "dtype"): ["float32"]}),
     "complex numbers": (_image_with(label=np.array([1 + 0j, 2 + 0j])), {("label", "dtype"): ["int64"]}),
+    # NaN fails min <= value <= max as well, so "range" is a fair answer for a field with bounds.
     "NaN within the bounds": (_image_with(pixels=[[[0.5, float("nan"), 0.5]] * 2] * 2),
-                              {("pixels", "non_finite"): []}),
+                              {("pixels", "non_finite"): [], ("pixels", "range"): []}),
     "NaN for an integer": (_image_with(label=[1.0, float("nan")]),
-                           {("label", "non_finite"): [], ("label", "dtype"): ["int64"]}),
+                           {("label", "non_finite"): [], ("label", "dtype"): ["int64"], ("label", "range"): []}),
     "below the minimum": (_image_with(label=[3, -1]), {("label", "range"): []}),
     "above the maximum": (_image_with(pixels=[[[0.5, 1.5, 0.5]] * 2] * 2), {("pixels", "range"): []}),
     "batch sizes differ": (_image_with(label=[1, 2, 3]), {("label", "batch"): ["3"]}),
@@ -353,7 +354,9 @@ def invalid_cases(draw):
             allowed[(name, "non_finite")] = []
             if field.dtype in INT_LIMITS:
                 allowed[(name, "dtype")] = [field.dtype]
-            if mutation == "inf" and (field.max is not None or field.dtype != "float64"):
+            # A bound or a dtype limit: NaN fails min <= value <= max too, and +inf exceeds a maximum.
+            if (field.max is not None or field.dtype != "float64"
+                    or (mutation == "nan" and field.min is not None)):
                 allowed[(name, "range")] = []
         else:
             # int64 and float64 fields have no limit a request can cross without leaving int64 / float64.
