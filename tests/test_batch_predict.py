@@ -240,6 +240,7 @@ def test_generated_requests(kata, lengths, max_batch_size, seed, kind):
 
 # ---- speed: last ---------------------------------------------------------------------------
 
+@pytest.mark.speed
 def test_at_least_3x_the_throughput_of_one_at_a_time(kata):
     model = make_model(seed=11)
     generator = torch.Generator().manual_seed(12)
