@@ -209,9 +209,9 @@ def test_channel_axis_of_a_conv_weight(kata):
 @pytest.mark.parametrize("axis", [1, -1])
 def test_axis_one_and_minus_one(kata, axis):
     # A weight stored (in, out), as in a Keras Dense kernel: the channels are the columns.
-    w = torch.tensor([[1.0, -20.0, 0.0], [-2.0, 5.0, 0.0], [0.5, 10.0, 0.0]])
+    w = torch.tensor([[1.1, -20.0, 0.0], [-2.0, 5.0, 0.0], [0.5, 9.0, 0.0]])  # 69.85, 31.75; 31.75, 57.15
     check(kata.quantize_per_channel(w, axis=axis),
-          torch.tensor([[64, -127, 0], [-127, 32, 0], [32, 64, 0]], dtype=torch.int8),
+          torch.tensor([[70, -127, 0], [-127, 32, 0], [32, 57, 0]], dtype=torch.int8),
           torch.tensor([2 / 127, 20 / 127, 1.0]), f"axis={axis}: one scale per column")
 
 
