@@ -1,0 +1,197 @@
+"""Known wrong answers, and correct answers written differently, for fold_batchnorm."""
+
+from __future__ import annotations
+
+import copy
+from collections import OrderedDict
+
+import torch
+from torch import nn
+
+from katakit.pitfalls import alternative, pitfall, reference_solution
+
+ref = reference_solution(__file__)
+
+
+def _parts(layer, bn):
+    """The reference's checks, then (W, b, mean, var, gamma, beta) as detached tensors in W's dtype."""
+    if not ref._can_fold(layer, bn):
+        ref.fold_batchnorm(layer, bn)  # raises the right ValueError
+    w = layer.weight.detach()
+    mean, var = bn.running_mean.to(w), bn.running_var.to(w)
+    gamma = bn.weight.detach().to(w) if bn.weight is not None else torch.ones_like(mean)
+    beta = bn.bias.detach().to(w) if bn.bias is not None else torch.zeros_like(mean)
+    b = layer.bias.detach() if layer.bias is not None else torch.zeros_like(mean)
+    return w, b, mean, var, gamma, beta
+
+
+def _build(layer, weight, bias):
+    folded = copy.deepcopy(layer)
+    folded.weight = nn.Parameter(weight)
+    folded.bias = nn.Parameter(bias)
+    return folded.eval()
+
+
+def _per_output(scale, w):
+    return scale.reshape([-1] + [1] * (w.dim() - 1))
+
+
+# ---- fold_batchnorm -------------------------------------------------------------------------------
+
+@pitfall("fold_batchnorm", "Leaves eps out: s = gamma / sqrt(var); BatchNorm divides by sqrt(var + eps).")
+def forgets_eps(layer, bn):
+    w, b, mean, var, gamma, beta = _parts(layer, bn)
+    s = gamma / torch.sqrt(var)
+    return _build(layer, w * _per_output(s, w), (b - mean) * s + beta)
+
+
+@pitfall("fold_batchnorm", "Adds eps outside the square root: gamma / (sqrt(var) + eps) instead of "
+                           "gamma / sqrt(var + eps).")
+def eps_outside_the_root(layer, bn):
+    w, b, mean, var, gamma, beta = _parts(layer, bn)
+    s = gamma / (torch.sqrt(var) + bn.eps)
+    return _build(layer, w * _per_output(s, w), (b - mean) * s + beta)
+
+
+@pitfall("fold_batchnorm", "Divides by the variance instead of the standard deviation.")
+def divides_by_variance(layer, bn):
+    w, b, mean, var, gamma, beta = _parts(layer, bn)
+    s = gamma / (var + bn.eps)
+    return _build(layer, w * _per_output(s, w), (b - mean) * s + beta)
+
+
+@pitfall("fold_batchnorm", "Drops the layer's own bias: b' = beta - mean * s, as if the layer had none.")
+def ignores_layer_bias(layer, bn):
+    w, _, mean, var, gamma, beta = _parts(layer, bn)
+    s = gamma / torch.sqrt(var + bn.eps)
+    return _build(layer, w * _per_output(s, w), beta - mean * s)
+
+
+@pitfall("fold_batchnorm", "Scales the bias by s but does not subtract the running mean first: b * s + beta.")
+def forgets_the_mean(layer, bn):
+    w, b, _, var, gamma, beta = _parts(layer, bn)
+    s = gamma / torch.sqrt(var + bn.eps)
+    return _build(layer, w * _per_output(s, w), b * s + beta)
+
+
+@pitfall("fold_batchnorm", "Scales the weight along dim 1 (the input channels) instead of dim 0 (the outputs).")
+def scales_input_channels(layer, bn):
+    w, b, mean, var, gamma, beta = _parts(layer, bn)
+    s = gamma / torch.sqrt(var + bn.eps)
+    shape = [1, -1] + [1] * (w.dim() - 2)
+    return _build(layer, w * s.reshape(shape), (b - mean) * s + beta)
+
+
+@pitfall("fold_batchnorm", "Builds a fresh layer from the sizes and kernel alone, losing stride, padding, "
+                           "dilation, groups and padding mode.")
+def rebuilds_without_configuration(layer, bn):
+    w, b, mean, var, gamma, beta = _parts(layer, bn)
+    s = gamma / torch.sqrt(var + bn.eps)
+    if isinstance(layer, nn.Linear):
+        folded = nn.Linear(layer.in_features, layer.out_features, dtype=w.dtype)
+    else:
+        folded = type(layer)(w.shape[1], w.shape[0], layer.kernel_size, dtype=w.dtype)
+    with torch.no_grad():
+        folded.weight.copy_(w * _per_output(s, w))
+        folded.bias.copy_((b - mean) * s + beta)
+    return folded.eval()
+
+
+@pitfall("fold_batchnorm", "Folds in place into the given layer (weight.data.mul_, bias.data = ...) and returns it.")
+def folds_in_place(layer, bn):
+    w, b, mean, var, gamma, beta = _parts(layer, bn)
+    s = gamma / torch.sqrt(var + bn.eps)
+    layer.weight.data.mul_(_per_output(s, w))
+    layer.bias = nn.Parameter((b - mean) * s + beta)
+    return layer.eval()
+
+
+@pitfall("fold_batchnorm", "Assumes the BatchNorm is affine: bn.weight is None without affine, so it crashes.")
+def assumes_affine(layer, bn):
+    w, b, mean, var, _, _ = _parts(layer, bn)
+    s = bn.weight.detach() / torch.sqrt(var + bn.eps)
+    return _build(layer, w * _per_output(s, w), (b - mean) * s + bn.bias.detach())
+
+
+# ---- fold_model -----------------------------------------------------------------------------------
+
+@pitfall("fold_model", "Rebuilds the model with nn.Sequential(*modules), renumbering the children: the folded "
+                       "layers lose their names.")
+def renumbers_children(model):
+    return nn.Sequential(*ref.fold_model(model).children())
+
+
+@pitfall("fold_model", "Folds each BatchNorm into the nearest earlier layer, even across an activation: "
+                       "bn(relu(conv(x))) is not an affine map of conv(x).")
+def folds_across_activations(model):
+    children = list(model.named_children())
+    kept, last_layer = [], None
+    for name, child in children:
+        if isinstance(child, nn.modules.batchnorm._BatchNorm) and last_layer is not None \
+                and ref._can_fold(kept[last_layer][1], child):
+            kept[last_layer] = (kept[last_layer][0], ref.fold_batchnorm(kept[last_layer][1], child))
+            last_layer = None
+            continue
+        if isinstance(child, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+            last_layer = len(kept)
+        kept.append((name, copy.deepcopy(child)))
+    return nn.Sequential(OrderedDict(kept)).eval()
+
+
+@pitfall("fold_model", "Calls model.eval() on the model it was given before copying, changing the caller's "
+                       "training flag.")
+def switches_the_original_to_eval(model):
+    model.eval()
+    return ref.fold_model(model)
+
+
+# ---- correct answers written differently --------------------------------------------------------
+
+@alternative("fold_batchnorm", "Builds a new layer from its full configuration and computes the fold in float64 "
+                               "with a diagonal matrix, then casts back.")
+def explicit_rebuild_in_float64(layer, bn):
+    w, b, mean, var, gamma, beta = (t.double() for t in _parts(layer, bn))
+    s = gamma * torch.rsqrt(var + bn.eps)
+    weight = (torch.diag(s) @ w.reshape(w.shape[0], -1)).reshape(w.shape)
+    bias = s * (b - mean) + beta
+    dtype, device = layer.weight.dtype, layer.weight.device
+    if isinstance(layer, nn.Linear):
+        folded = nn.Linear(layer.in_features, layer.out_features, bias=True, dtype=dtype, device=device)
+    else:
+        folded = type(layer)(layer.in_channels, layer.out_channels, layer.kernel_size, stride=layer.stride,
+                             padding=layer.padding, dilation=layer.dilation, groups=layer.groups, bias=True,
+                             padding_mode=layer.padding_mode, dtype=dtype, device=device)
+    with torch.no_grad():
+        folded.weight.copy_(weight)
+        folded.bias.copy_(bias)
+    return folded.eval()
+
+
+@alternative("fold_batchnorm", "Writes BatchNorm as y * a + c with a = gamma / sqrt(var + eps), c = beta - mean * a, "
+                               "and folds with einsum over the output channel.")
+def affine_form_with_einsum(layer, bn):
+    w, b, mean, var, gamma, beta = _parts(layer, bn)
+    a = gamma / (var + bn.eps).sqrt()
+    c = beta - mean * a
+    weight = torch.einsum("o...,o->o...", w, a)
+    return _build(layer, weight, b * a + c)
+
+
+@alternative("fold_model", "Walks the children with an index and a look-ahead, collecting into a list of pairs "
+                           "and building the Sequential with add_module.")
+def add_module_walk(model):
+    names = [name for name, _ in model.named_children()]
+    children = dict(model.named_children())
+    result = nn.Sequential()
+    skip = set()
+    for position, name in enumerate(names):
+        if name in skip:
+            continue
+        child = children[name]
+        following = children[names[position + 1]] if position + 1 < len(names) else None
+        if following is not None and ref._can_fold(child, following):
+            result.add_module(name, ref.fold_batchnorm(child, following))
+            skip.add(names[position + 1])
+        else:
+            result.add_module(name, copy.deepcopy(child))
+    return result.eval()
