@@ -16,6 +16,8 @@ changes how pytest behaves in other projects. One hook per job:
 from __future__ import annotations
 
 import builtins
+import functools
+import inspect
 import json
 import os
 import random
@@ -243,11 +245,40 @@ def _location_in(excinfo, directory: Path) -> str | None:
     return found
 
 
+class KataTodo(BaseException):
+    """A stub's NotImplementedError, passed on as a BaseException.
+
+    Hypothesis treats an ordinary exception as a bug to shrink, and spends a second replaying a
+    stub that can only ever say "not done"; it lets a BaseException through at once. Also, a
+    test's `pytest.raises(Exception)` cannot mistake an unwritten function for a raised error.
+    """
+
+
+def _stop_at_todo(module):
+    """Wrap the plain functions a learner's file defines so that NotImplementedError becomes KataTodo."""
+
+    def guard(function):
+        @functools.wraps(function)
+        def guarded(*args, **kwargs):
+            try:
+                return function(*args, **kwargs)
+            except NotImplementedError as exc:
+                raise KataTodo(f"{function.__name__} still raises NotImplementedError") from exc
+
+        return guarded
+
+    for name, value in list(vars(module).items()):
+        if inspect.isfunction(value) and value.__module__ == module.__name__:
+            setattr(module, name, guard(value))
+    return module
+
+
 def _todo_location(excinfo, stub_dir: Path) -> str | None:
     """Where a stub raised NotImplementedError, or None when the failure is anything else."""
     exc = excinfo.value
     group = getattr(builtins, "BaseExceptionGroup", None)  # Python 3.11+: Hypothesis may raise a group
     leaves = list(exc.exceptions) if group is not None and isinstance(exc, group) else [exc]
+    leaves = [leaf.__cause__ if isinstance(leaf, KataTodo) else leaf for leaf in leaves]
     if not leaves or not all(isinstance(leaf, NotImplementedError) for leaf in leaves):
         return None
     tb = leaves[0].__traceback__
@@ -295,7 +326,7 @@ class KataRunner:
             return self.cached(("solutions", kata_id), lambda: load_module(kata.solution_path(self.root), "solutions"))
         if self.mode == "pitfalls":
             return next(v for v in self.pitfall_variants(kata_id) if v.__katakit_pitfall__.name == variant)
-        return self.cached(("katas", kata_id), lambda: load_module(kata.stub_path(self.root), "katas"))
+        return self.cached(("katas", kata_id), lambda: _stop_at_todo(load_module(kata.stub_path(self.root), "katas")))
 
     def pitfalls(self, kata_id: str) -> list:
         from .pitfalls import collect

@@ -23,14 +23,30 @@ class Mismatch(AssertionError):
 
 
 def _kind(value) -> str:
+    """torch / tf (tensors), torch-module (an nn.Module), numpy, or python (anything else, compared with ==)."""
     module = type(value).__module__ or ""
     if module.startswith("torch"):
-        return "torch"
+        if hasattr(value, "detach") and hasattr(value, "dtype"):
+            return "torch"
+        if hasattr(value, "state_dict") and hasattr(value, "named_modules"):
+            return "torch-module"
+        return "python"  # torch.dtype, torch.device, torch.Size: plain values
     if module.startswith(("tensorflow", "tf_keras", "keras")):
-        return "tf"
+        return "tf" if hasattr(value, "numpy") and hasattr(value, "dtype") else "python"
     if isinstance(value, np.ndarray | np.generic):
         return "numpy"
     return "python"
+
+
+def _modules_match(a, b, equal) -> bool:
+    """Two nn.Modules are equal when their types, training flags and state (parameters, buffers) are."""
+    if type(a) is not type(b):
+        return False
+    if [(n, type(m), m.training) for n, m in a.named_modules()] != [(n, type(m), m.training) for n, m in
+                                                                    b.named_modules()]:
+        return False
+    state_a, state_b = a.state_dict(), b.state_dict()
+    return state_a.keys() == state_b.keys() and all(equal(state_a[k], state_b[k]) for k in state_a)
 
 
 def to_numpy(value) -> np.ndarray:
@@ -75,6 +91,8 @@ def close(rtol: float = 0.0, atol: float = 0.0) -> Equal:
         if isinstance(a, tuple | list) or isinstance(b, tuple | list):
             return (type(a) is type(b) and len(a) == len(b)
                     and all(equal(x, y) for x, y in zip(a, b, strict=True)))
+        if _kind(a) == "torch-module" or _kind(b) == "torch-module":
+            return _modules_match(a, b, equal)
         if _kind(a) != "python" or _kind(b) != "python":
             return _arrays_match(a, b, rtol, atol)
         if isinstance(a, float) or isinstance(b, float):
@@ -94,7 +112,9 @@ exact = close()
 
 def describe(value, limit: int = 700) -> str:
     """A short, readable rendering of a value for failure messages."""
-    if _kind(value) in ("torch", "tf") or isinstance(value, np.ndarray):
+    if _kind(value) == "torch-module":
+        text = f"{type(value).__name__} module ({'training' if value.training else 'eval'} mode): {value!r}"
+    elif _kind(value) in ("torch", "tf") or isinstance(value, np.ndarray):
         array = to_numpy(value)
         body = np.array2string(array, precision=6, threshold=60, max_line_width=100)
         label = {"torch": "tensor", "tf": "tf.Tensor"}.get(_kind(value), "array")
@@ -118,6 +138,8 @@ def snapshot(value):
     """A deep copy to compare against later; tensors are cloned rather than shared."""
     if _kind(value) == "torch":
         return value.detach().clone()
+    if _kind(value) == "torch-module":
+        return copy.deepcopy(value)
     if isinstance(value, tuple | list):
         return type(value)(snapshot(v) for v in value)
     if isinstance(value, dict):

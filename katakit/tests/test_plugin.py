@@ -353,3 +353,22 @@ def test_a_numpy_kata_imports_neither_framework(pytester):
     fake_frameworks_repo(pytester)
     pytester.runpytest_subprocess("tests/test_double.py")
     assert not (pytester.path / "imports.log").exists()
+
+
+def test_a_stub_inside_pytest_raises_exception_is_todo_not_a_pass(pytester):
+    make_repo(pytester, double={"tests": '''
+        import pytest
+        from hypothesis import given, strategies as st
+
+        def test_rejects_bad_input(kata):
+            with pytest.raises(Exception):
+                kata.double(None)
+
+        @given(st.integers())
+        def test_generated(kata, x):
+            assert kata.double(x) == 2 * x
+        '''})
+    result = pytester.runpytest("tests/test_double.py")
+    assert outcomes(result) == dict(todo=2)
+    stubs = pytester.runpytest("--stubs", "tests/test_double.py")
+    assert stubs.ret == 0
