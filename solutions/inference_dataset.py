@@ -120,9 +120,10 @@ def dataset_from_generator(make_rows: Callable[[], Iterator], num_features: int,
     shape and dtype of one row, then preprocess, batch and prefetch exactly as
     dataset_from_array does.
 
-    The dataset must be re-iterable: iterating it a second time calls `make_rows` again and
-    yields the same batches again (a dataset built on one generator object that is already
-    used up yields nothing the second time).
+    Rows are read lazily: building the dataset reads no row, iterating it does. And the
+    dataset must be re-iterable: a second pass yields the same batches again.
+    ``from_generator`` calls `make_rows` afresh for every pass; a dataset built on one
+    generator object, already used up by the first pass, yields nothing the second time.
 
     Args:
         make_rows: a callable with no arguments returning an iterator of rows; each row is a
