@@ -11,9 +11,10 @@ not confused with a mistake in a conversion), against the test's own interpreter
 each of the learner's conversions is run with the test's loop and compared with Keras.
 Conversions take about 0.2 s each and are made once per module.
 
-Measured with this model (TF 2.21, CPU): the float buffer is ~153 KB; dynamic range is 3.2x
-smaller, mean |p - p_keras| ~0.0012; full integer is 2.85x smaller, mean ~0.0032. Calibrating
-on a single row or on standard-normal noise instead of the data gives ~0.02.
+Measured with this model (TF 2.21, CPU): the float buffer is ~155 KB; dynamic range is 3.23x
+smaller, mean |p - p_keras| ~0.0025; full integer is 2.85x smaller, mean ~0.0037, and the 95th
+percentile of each row's largest change ~0.035. Calibrating on standard-normal or uniform
+noise gives a mean of 0.07-0.12; on the first row only, a 95th percentile of ~0.10.
 """
 
 from __future__ import annotations
@@ -39,8 +40,10 @@ FEATURES, HIDDEN, CLASSES = 64, 512, 10
 
 # Tolerances stated in the kata's docstrings.
 FLOAT_ATOL = 1e-5
-DYNAMIC_MEAN_DIFF, DYNAMIC_ACCURACY_DROP, DYNAMIC_SIZE_RATIO = 0.004, 0.01, 3.0
+DYNAMIC_MEAN_DIFF, DYNAMIC_ACCURACY_DROP, DYNAMIC_SIZE_RATIO = 0.006, 0.01, 3.0
 INT8_MEAN_DIFF, INT8_ACCURACY_DROP, INT8_SIZE_RATIO = 0.008, 0.02, 2.5
+# Full integer: for 95% of the rows, the largest change of any class's probability.
+INT8_ROW_DIFF_P95 = 0.06
 
 
 # ---- the test's model and data ----------------------------------------------------------------
@@ -49,6 +52,11 @@ class Problem:
     """A synthetic 10-class problem and a fitted Keras MLP for it."""
 
     def __init__(self, seed: int = 0, separation: float = 0.5):
+        # Raw, unnormalised features: each has its own scale and offset, as sensor readings or
+        # prices do. Calibrating on standard-normal or uniform noise then misses their ranges.
+        features = np.random.default_rng(seed + 1000)
+        self.feature_scale = features.uniform(0.5, 4.0, FEATURES)
+        self.feature_offset = features.normal(0.0, 3.0, FEATURES)
         rng = np.random.default_rng(seed)
         self.centers = rng.normal(0.0, separation, (CLASSES, FEATURES))
         self.rng = rng
@@ -69,7 +77,7 @@ class Problem:
     def sample(self, n):
         """n rows (float32) and their labels; heavy-ish tails (Student t, 5 dof) so that ranges matter."""
         y = self.rng.integers(0, CLASSES, n)
-        x = self.centers[y] + self.rng.standard_t(5, (n, FEATURES))
+        x = (self.centers[y] + self.rng.standard_t(5, (n, FEATURES))) * self.feature_scale + self.feature_offset
         return x.astype(np.float32), y
 
 
@@ -173,16 +181,23 @@ def assert_model_unchanged(problem, what):
         assert np.array_equal(before, after), f"{what} changed the Keras model's weights"
 
 
-def assert_quality(probs, problem, *, mean_diff, accuracy_drop, what):
+def assert_quality(probs, problem, *, mean_diff, accuracy_drop, what, row_diff_p95=None):
     __tracebackhide__ = True
     assert probs.shape == problem.keras_probs.shape, f"{what}: outputs of shape {probs.shape}"
-    diff = float(np.mean(np.abs(probs.astype(np.float64) - problem.keras_probs)))
+    errors = np.abs(probs.astype(np.float64) - problem.keras_probs)
+    diff = float(np.mean(errors))
     accuracy = float(np.mean(probs.argmax(axis=1) == problem.labels))
     assert diff <= mean_diff, (
         f"{what}: on 2000 held-out rows the probabilities differ from the Keras model's by {diff:.4f} on "
-        f"average; at most {mean_diff} is expected (a correct conversion gives about a third of that)"
+        f"average; at most {mean_diff} is expected (a correct conversion gives about half of that)"
         + (". Calibrate on representative_data itself: ranges from other data clip or waste the int8 range"
            if "integer" in what else ""))
+    if row_diff_p95 is not None:
+        p95 = float(np.quantile(errors.max(axis=1), 0.95))
+        assert p95 <= row_diff_p95, (
+            f"{what}: on 5% of the held-out rows some probability moves by more than {p95:.3f} (at most "
+            f"{row_diff_p95} is expected; a correct conversion gives about 0.035): activations outside the "
+            f"calibrated ranges are clipped. Calibrate on the rows of representative_data, all or at least 100")
     assert accuracy >= problem.keras_accuracy - accuracy_drop, (
         f"{what}: held-out accuracy {accuracy:.3f} against Keras's {problem.keras_accuracy:.3f}; at most "
         f"{accuracy_drop:.2f} lower is expected")
@@ -362,7 +377,7 @@ def test_full_integer_accuracy_on_held_out_data(learners, problem):
     assert_model_unchanged(problem, "convert_full_integer")
     probs = oracle_run(flat, problem.held_out)
     assert_quality(probs, problem, mean_diff=INT8_MEAN_DIFF, accuracy_drop=INT8_ACCURACY_DROP,
-                   what="full integer")
+                   what="full integer", row_diff_p95=INT8_ROW_DIFF_P95)
 
 
 def test_full_integer_leaves_the_data_alone_and_takes_float32(kata, problem):
@@ -388,4 +403,4 @@ def test_learners_runner_on_learners_full_integer_model(kata, learners, problem)
     probs = kata.run_tflite(flat, problem.held_out)
     assert_run(probs, oracle_run(flat, problem.held_out), output_step(flat), "run_tflite on your full-integer model")
     assert_quality(probs, problem, mean_diff=INT8_MEAN_DIFF, accuracy_drop=INT8_ACCURACY_DROP,
-                   what="full integer, run with run_tflite")
+                   what="full integer, run with run_tflite", row_diff_p95=INT8_ROW_DIFF_P95)
