@@ -372,3 +372,21 @@ def test_a_stub_inside_pytest_raises_exception_is_todo_not_a_pass(pytester):
     assert outcomes(result) == dict(todo=2)
     stubs = pytester.runpytest("--stubs", "tests/test_double.py")
     assert stubs.ret == 0
+
+
+def test_stubs_mode_with_a_fixture_that_calls_the_stub(pytester):
+    make_repo(pytester, double={"tests": '''
+        import pytest
+
+        @pytest.fixture(scope="module")
+        def doubled(kata):
+            return kata.double(21)
+
+        def test_answer(doubled):
+            assert doubled == 42
+        '''})
+    result = pytester.runpytest("--stubs", "tests/test_double.py")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["1 of 1 stubs reported as todo"])
+    learner = pytester.runpytest("tests/test_double.py")
+    assert outcomes(learner) == dict(todo=1)
