@@ -99,6 +99,21 @@ def check_op_types(kata, name, must_include=()):
         assert op_type in yours
 
 
+def todo_first(call):
+    """Let an unfinished stub's NotImplementedError out before Hypothesis starts.
+
+    Every generated example would raise it, and Hypothesis would spend seconds shrinking
+    examples that all fail the same way. Any other error is left to the generated examples,
+    which report it with the input that caused it.
+    """
+    try:
+        call()
+    except NotImplementedError:
+        raise
+    except Exception:
+        pass
+
+
 # ---- concrete_op_types --------------------------------------------------------------------------
 
 def test_op_types_of_the_docstring_example(kata):
@@ -146,14 +161,28 @@ def weighted_sum(x, weight):
     return tf.reduce_sum(tf.cast(x, tf.float32)) * tf.cast(weight, tf.float32)
 
 
+_LOGS = {}
+
+
+def _argument_key(arg):
+    if isinstance(arg, tf.Tensor | np.ndarray):
+        value = np.asarray(arg)
+        return ("array", type(arg).__name__, str(value.dtype), value.shape, value.tobytes())
+    return ("python", type(arg).__name__, arg)
+
+
 def expected_log(python_fn, calls):
-    traced = tf.function(python_fn)
-    log = []
-    for args in calls:
-        before = traced.experimental_get_tracing_count()
-        traced(*args)
-        log.append(traced.experimental_get_tracing_count() > before)
-    return log
+    """The measured log, kept per (function, calls): every module under test sees the same examples."""
+    key = (python_fn, tuple(tuple(_argument_key(arg) for arg in args) for args in calls))
+    if key not in _LOGS:
+        traced = tf.function(python_fn)
+        log = []
+        for args in calls:
+            before = traced.experimental_get_tracing_count()
+            traced(*args)
+            log.append(traced.experimental_get_tracing_count() > before)
+        _LOGS[key] = log
+    return list(_LOGS[key])
 
 
 def check_log(kata, python_fn, calls, what=""):
@@ -210,10 +239,15 @@ call_args = st.one_of(
 )
 
 
-@settings(max_examples=8)
-@given(st.lists(st.tuples(call_args, call_args), max_size=5))
-def test_trace_log_on_generated_calls(kata, calls):
-    check_log(kata, weighted_sum, calls)
+def test_trace_log_on_generated_calls(kata):
+    todo_first(lambda: kata.trace_log(weighted_sum, [(1, 1)]))
+
+    @settings(max_examples=8)
+    @given(st.lists(st.tuples(call_args, call_args), max_size=5))
+    def generated(calls):
+        check_log(kata, weighted_sum, calls)
+
+    generated()
 
 
 # ---- relaxed_signature --------------------------------------------------------------------------
@@ -319,10 +353,15 @@ def consistent_calls(draw):
     return calls
 
 
-@settings(max_examples=60)
-@given(consistent_calls())
-def test_signature_on_generated_calls(kata, calls):
-    check_signature(kata, calls)
+def test_signature_on_generated_calls(kata):
+    todo_first(lambda: kata.relaxed_signature([(1.0,)]))
+
+    @settings(max_examples=60)
+    @given(consistent_calls())
+    def generated(calls):
+        check_signature(kata, calls)
+
+    generated()
 
 
 # ---- traced_once --------------------------------------------------------------------------------
@@ -396,8 +435,13 @@ def test_traced_once_rejects_mixed_dtypes(kata):
         kata.traced_once(scale, [(tf.ones([2]), 1), (tf.ones([2]), 1.5)])
 
 
-@settings(max_examples=15)
-@given(st.lists(st.tuples(st.integers(1, 4), st.floats(-3, 3), st.floats(-3, 3)), min_size=1, max_size=5))
-def test_traced_once_on_generated_calls(kata, sizes_and_numbers):
-    calls = [(tf.fill([n, 2], 1.5), weight, shift) for n, weight, shift in sizes_and_numbers]
-    check_traced_once(kata, affine, calls)
+def test_traced_once_on_generated_calls(kata):
+    todo_first(lambda: kata.traced_once(affine, [(tf.ones([1, 2]), 1.0, 0.0)]))
+
+    @settings(max_examples=15)
+    @given(st.lists(st.tuples(st.integers(1, 4), st.floats(-3, 3), st.floats(-3, 3)), min_size=1, max_size=5))
+    def generated(sizes_and_numbers):
+        calls = [(tf.fill([n, 2], 1.5), weight, shift) for n, weight, shift in sizes_and_numbers]
+        check_traced_once(kata, affine, calls)
+
+    generated()

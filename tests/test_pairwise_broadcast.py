@@ -266,6 +266,21 @@ def test_memory_is_proportional_to_the_output(kata, x_shape, y_shape, dtype):
 
 # ---- generated inputs: the reference, and torch.cdist -------------------------------------------
 
+def todo_first(call):
+    """Let an unfinished stub's NotImplementedError out before Hypothesis starts.
+
+    Every generated example would raise it, and Hypothesis would spend seconds shrinking
+    examples that all fail the same way. Any other error is left to the generated examples,
+    which report it with the input that caused it.
+    """
+    try:
+        call()
+    except NotImplementedError:
+        raise
+    except Exception:
+        pass
+
+
 @st.composite
 def point_sets(draw, max_size=6):
     """(x, y): batch shapes that broadcast, N and M in 1..max_size, D in 1..8, float32 or float64."""
@@ -289,24 +304,34 @@ def point_sets(draw, max_size=6):
     return as_tensor(xs), as_tensor(ys)
 
 
-@settings(max_examples=120)
-@given(point_sets())
-def test_matches_reference(differential, case):
-    x, y = case
-    differential("pairwise_sq_dists", x, y, equal=matches_exact_table(x, y))
+def test_matches_reference(differential, kata):
+    todo_first(lambda: kata.pairwise_sq_dists(torch.ones(1, 1), torch.ones(1, 1)))
+
+    @settings(max_examples=120)
+    @given(point_sets())
+    def generated(case):
+        x, y = case
+        differential("pairwise_sq_dists", x, y, equal=matches_exact_table(x, y))
+
+    generated()
 
 
-@settings(max_examples=60)
-@given(point_sets())
-def test_matches_torch_cdist(kata, case):
-    x, y = case
-    result = kata.pairwise_sq_dists(x, y)
-    oracle = torch.cdist(x.double(), y.double(), compute_mode="donot_use_mm_for_euclid_dist") ** 2
-    check(result, x, y)
-    error = (result.double() - oracle).abs()
-    assert bool((error <= allowed_error(x, y) + 1e-12 * oracle).all()), (
-        f"differs from torch.cdist(x, y) ** 2 (computed in float64)\n  x: {describe(x)}\n  y: {describe(y)}\n"
-        f"  expected: {describe(oracle)}\n  yours:    {describe(result)}")
+def test_matches_torch_cdist(kata):
+    todo_first(lambda: kata.pairwise_sq_dists(torch.ones(1, 1), torch.ones(1, 1)))
+
+    @settings(max_examples=60)
+    @given(point_sets())
+    def generated(case):
+        x, y = case
+        result = kata.pairwise_sq_dists(x, y)
+        oracle = torch.cdist(x.double(), y.double(), compute_mode="donot_use_mm_for_euclid_dist") ** 2
+        check(result, x, y)
+        error = (result.double() - oracle).abs()
+        assert bool((error <= allowed_error(x, y) + 1e-12 * oracle).all()), (
+            f"differs from torch.cdist(x, y) ** 2 (computed in float64)\n  x: {describe(x)}\n  y: {describe(y)}\n"
+            f"  expected: {describe(oracle)}\n  yours:    {describe(result)}")
+
+    generated()
 
 
 @pytest.mark.gpu

@@ -202,6 +202,21 @@ def test_negative_scores_raise_value_error(kata, over):
 
 # ---- generated batches: the reference, the library, and the properties ----------------------
 
+def todo_first(call):
+    """Let an unfinished stub's NotImplementedError out before Hypothesis starts.
+
+    Every generated example would raise it, and Hypothesis would spend seconds shrinking
+    examples that all fail the same way. Any other error is left to the generated examples,
+    which report it with the input that caused it.
+    """
+    try:
+        call()
+    except NotImplementedError:
+        raise
+    except Exception:
+        pass
+
+
 @st.composite
 def score_batches(draw, rescale=False):
     """A float32 or float64 tensor of shape (*batch, R, C): 0-2 batch axes, R and C in 1..5.
@@ -220,39 +235,54 @@ def score_batches(draw, rescale=False):
     return torch.tensor(values, dtype=dtype)
 
 
-@settings(max_examples=120)
-@given(score_batches(rescale=True), st.sampled_from(OVERS))
-def test_matches_reference(differential, scores, over):
-    differential("normalize_scores", scores, over, equal=TOLERANCE[scores.dtype])
+def test_matches_reference(differential, kata):
+    todo_first(lambda: kata.normalize_scores(torch.ones(1, 1), "rows"))
+
+    @settings(max_examples=120)
+    @given(score_batches(rescale=True), st.sampled_from(OVERS))
+    def generated(scores, over):
+        differential("normalize_scores", scores, over, equal=TOLERANCE[scores.dtype])
+
+    generated()
 
 
-@settings(max_examples=60)
-@given(score_batches(), st.sampled_from(OVERS))
-def test_matches_torch_functional_normalize(kata, scores, over):
-    normalized, totals = kata.normalize_scores(scores, over)
-    if over == "matrix":
-        oracle = F.normalize(scores.flatten(-2), p=1.0, dim=-1).reshape(scores.shape)
-    else:
-        oracle = F.normalize(scores, p=1.0, dim=SUMMED[over][0])
-    assert TOLERANCE[scores.dtype](normalized, oracle), (
-        f"differs from torch.nn.functional.normalize(p=1) over the {over}\n  scores:   {describe(scores)}\n"
-        f"  expected: {describe(oracle)}\n  yours:    {describe(normalized)}")
+def test_matches_torch_functional_normalize(kata):
+    todo_first(lambda: kata.normalize_scores(torch.ones(1, 1), "rows"))
+
+    @settings(max_examples=60)
+    @given(score_batches(), st.sampled_from(OVERS))
+    def generated(scores, over):
+        normalized, totals = kata.normalize_scores(scores, over)
+        if over == "matrix":
+            oracle = F.normalize(scores.flatten(-2), p=1.0, dim=-1).reshape(scores.shape)
+        else:
+            oracle = F.normalize(scores, p=1.0, dim=SUMMED[over][0])
+        assert TOLERANCE[scores.dtype](normalized, oracle), (
+            f"differs from torch.nn.functional.normalize(p=1) over the {over}\n  scores:   {describe(scores)}\n"
+            f"  expected: {describe(oracle)}\n  yours:    {describe(normalized)}")
+
+    generated()
 
 
-@settings(max_examples=60)
-@given(score_batches(rescale=True), st.sampled_from(OVERS))
-def test_groups_sum_to_one_and_totals_scale_back(kata, scores, over):
-    normalized, totals = kata.normalize_scores(scores, over)
-    dims = SUMMED[over]
-    group_sums = normalized.to(torch.float64).sum(dim=dims)
-    nonzero = scores.sum(dim=dims) > 0
-    ones = torch.where(nonzero, 1.0, 0.0).to(torch.float64)
-    rtol = 1e-5 if scores.dtype == torch.float32 else 1e-12
-    assert torch.allclose(group_sums, ones, rtol=rtol, atol=rtol), (
-        f"after normalising over the {over}, each group must sum to 1 (0 for an all-zero group)\n"
-        f"  scores: {describe(scores)}\n  sums:   {describe(group_sums)}")
-    rebuilt = normalized.to(torch.float64) * totals.to(torch.float64).reshape(
-        [1 if axis - scores.dim() in dims else size for axis, size in enumerate(scores.shape)])
-    assert torch.allclose(rebuilt, scores.to(torch.float64), rtol=rtol, atol=0.0), (
-        f"normalized * totals (summed axes put back as size 1) must give scores back\n"
-        f"  scores:  {describe(scores)}\n  rebuilt: {describe(rebuilt)}")
+def test_groups_sum_to_one_and_totals_scale_back(kata):
+    todo_first(lambda: kata.normalize_scores(torch.ones(1, 1), "rows"))
+
+    @settings(max_examples=60)
+    @given(score_batches(rescale=True), st.sampled_from(OVERS))
+    def generated(scores, over):
+        normalized, totals = kata.normalize_scores(scores, over)
+        dims = SUMMED[over]
+        group_sums = normalized.to(torch.float64).sum(dim=dims)
+        nonzero = scores.sum(dim=dims) > 0
+        ones = torch.where(nonzero, 1.0, 0.0).to(torch.float64)
+        rtol = 1e-5 if scores.dtype == torch.float32 else 1e-12
+        assert torch.allclose(group_sums, ones, rtol=rtol, atol=rtol), (
+            f"after normalising over the {over}, each group must sum to 1 (0 for an all-zero group)\n"
+            f"  scores: {describe(scores)}\n  sums:   {describe(group_sums)}")
+        rebuilt = normalized.to(torch.float64) * totals.to(torch.float64).reshape(
+            [1 if axis - scores.dim() in dims else size for axis, size in enumerate(scores.shape)])
+        assert torch.allclose(rebuilt, scores.to(torch.float64), rtol=rtol, atol=0.0), (
+            f"normalized * totals (summed axes put back as size 1) must give scores back\n"
+            f"  scores:  {describe(scores)}\n  rebuilt: {describe(rebuilt)}")
+
+    generated()

@@ -327,6 +327,21 @@ def test_serving_fn_rejects_a_wrong_shape(kata):
 
 # ---- generated sequences of calls ---------------------------------------------------------------
 
+def todo_first(call):
+    """Let an unfinished stub's NotImplementedError out before Hypothesis starts.
+
+    Every generated example would raise it, and Hypothesis would spend seconds shrinking
+    examples that all fail the same way. Any other error is left to the generated examples,
+    which report it with the input that caused it.
+    """
+    try:
+        call()
+    except NotImplementedError:
+        raise
+    except Exception:
+        pass
+
+
 def top_two_gap(x):
     """The smallest gap between the two largest logits in any row (float64), to keep away from ties."""
     logits = np.maximum(x.astype(np.float64) @ W1 + B1, 0.0) @ W2
@@ -350,10 +365,15 @@ def call_sequences(draw, max_calls=4):
     return calls
 
 
-@settings(max_examples=40)
-@given(call_sequences())
-def test_predict_matches_session_on_generated_calls(kata, v1, calls):
-    check_sequence(kata.predict, v1, kata.make_model(), calls, "predict")
+def test_predict_matches_session_on_generated_calls(kata, v1):
+    todo_first(lambda: kata.predict(kata.make_model(), features(1)))
+
+    @settings(max_examples=40)
+    @given(call_sequences())
+    def generated(calls):
+        check_sequence(kata.predict, v1, kata.make_model(), calls, "predict")
+
+    generated()
 
 
 _SERVERS = {}
@@ -375,8 +395,13 @@ def shared_server(kata):
 
 # No shrinking here: a serving function that fails to trace fails again on every call, and
 # shrinking would retrace it hundreds of times. The fixed tests above give the precise messages.
-@settings(max_examples=20, phases=(Phase.explicit, Phase.reuse, Phase.generate))
-@given(call_sequences())
-def test_serving_fn_matches_session_on_generated_calls(kata, v1, calls):
-    model, serve = shared_server(kata)
-    check_sequence(serve, v1, model, calls, "serve")
+def test_serving_fn_matches_session_on_generated_calls(kata, v1):
+    todo_first(lambda: shared_server(kata)[1](kata, features(1)))
+
+    @settings(max_examples=20, phases=(Phase.explicit, Phase.reuse, Phase.generate))
+    @given(call_sequences())
+    def generated(calls):
+        model, serve = shared_server(kata)
+        check_sequence(serve, v1, model, calls, "serve")
+
+    generated()
