@@ -24,7 +24,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_leaves
 
 from katakit.testing import describe, exact
 
@@ -215,7 +214,7 @@ class Watch(TorchDispatchMode):
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
         self.operations += 1
-        for leaf in tree_leaves(out):
+        for leaf in out if isinstance(out, tuple | list) else (out,):
             if isinstance(leaf, torch.Tensor):
                 size = leaf.untyped_storage().nbytes()
                 if size > self.largest_bytes:
