@@ -53,7 +53,8 @@ def replicated_predict(model, inputs, strategy, per_replica_batch_size: int):
        replica 0 gets the first rows of the global batch, replica 1 the rows after those,
        and so on. In a full global batch every part has exactly per_replica_batch_size rows.
        In a shorter last batch every part has at most per_replica_batch_size rows; how the
-       rows are shared out there is up to you, and a part may be empty.
+       rows are shared out there is up to you, a part may be empty, and padding a part up
+       to per_replica_batch_size rows is fine as long as the padding's outputs are dropped.
     3. Call `model` on the parts inside ``strategy.run``: one call per replica per global
        batch, each in that replica's context, on that replica's part.
     4. Put each global batch's outputs back together in replica order, and the global
