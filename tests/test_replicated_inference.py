@@ -311,10 +311,12 @@ def test_bad_per_replica_batch_size_raises_value_error(kata, best_strategy, size
         kata.replicated_predict(lambda x: x, np.ones((4, 2), np.float32), best_strategy, size)
 
 
-def test_one_replica(kata):
+def test_one_replica_and_the_input_left_alone(kata):
     strategy = one_replica()
     inputs = integer_rows(5, seed=1)
+    before = inputs.copy()
     result = kata.replicated_predict(probe_model(strategy), inputs, strategy, 2)
+    assert np.array_equal(inputs, before), "replicated_predict modified its input array; leave it untouched"
     check_probe_result(result, inputs, 2, 1)
 
 
@@ -334,14 +336,7 @@ def test_mirrored_keras_model_equals_single_device(kata, replicas):
     replicas.check(kata, "mirrored_keras_model_equals_single_device")
 
 
-def test_input_is_not_modified(kata, best_strategy):
-    inputs = integer_rows(6, seed=4)
-    before = inputs.copy()
-    kata.replicated_predict(probe_model(best_strategy), inputs, best_strategy, 2)
-    assert np.array_equal(inputs, before), "replicated_predict modified its input array; leave it untouched"
-
-
-@settings(max_examples=8)
+@settings(max_examples=5)
 @given(n=st.integers(1, 13), d=st.integers(1, 4), k=st.integers(1, 3), per_replica=st.integers(1, 4),
        seed=st.integers(0, 2**16))
 def test_matches_the_model_on_one_device(kata, best_strategy, n, d, k, per_replica, seed):
