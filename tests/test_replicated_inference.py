@@ -217,7 +217,8 @@ class ReplicaRunner:
             return None
         if verdict["error"] == "NotImplementedError":
             _raise_here(kata)  # so that an untouched stub is reported as todo, from its own line
-        raise AssertionError(f"{verdict['error']}: {verdict['message']}\n(checked in a separate Python process with "
+        error = "" if verdict["error"] == "AssertionError" else f"{verdict['error']}: "
+        raise AssertionError(f"{error}{verdict['message']}\n(checked in a separate Python process with "
                              f"{REPLICAS} logical CPU devices: this one had initialised TensorFlow's devices already)")
 
     def _verdicts_for(self, kata):
