@@ -31,6 +31,7 @@ class Kata:
     hints: tuple[str, ...]
     forbidden: tuple[str, ...] = ()
     time_limit: float = DEFAULT_TIME_LIMIT
+    logical_cpus: int = 1
 
     def stub_path(self, root: Path) -> Path:
         return root / "katas" / f"{self.id}.py"
@@ -121,6 +122,7 @@ def load(root: Path, *, known_valid: str | None = None) -> Catalog:
             hints=tuple(entry["hints"]),
             forbidden=tuple(entry.get("forbidden", ())),
             time_limit=float(entry.get("time_limit", default_limit)),
+            logical_cpus=int(entry.get("logical_cpus", 1)),
         )
         for entry in data["kata"]
     )

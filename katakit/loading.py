@@ -82,3 +82,23 @@ def import_framework(module_name: str):
             for line in captured.read().decode(errors="replace").splitlines(keepends=True):
                 if not any(marker in line for marker in STARTUP_BANNER):
                     sys.stderr.write(line)
+
+
+def prepare_frameworks(katas) -> None:
+    """Import what `katas` need, torch before TensorFlow, and give TensorFlow the logical CPUs they ask for.
+
+    TensorFlow accepts a device layout only before it first initialises its devices, which any
+    test module may do while it is being collected; so this runs before collection.
+    """
+    needed = {framework for kata in katas for framework in kata.frameworks}
+    for framework in ("torch", "tensorflow"):
+        if framework in needed:
+            import_framework(framework)
+    count = max((kata.logical_cpus for kata in katas), default=1)
+    if "tensorflow" in needed and count > 1:
+        tf = sys.modules["tensorflow"]
+        try:
+            tf.config.set_logical_device_configuration(
+                tf.config.list_physical_devices("CPU")[0], [tf.config.LogicalDeviceConfiguration()] * count)
+        except RuntimeError:
+            pass  # devices already initialised: the kata's tests say what they found

@@ -31,7 +31,7 @@ import pytest
 
 from . import catalog as catalog_module
 from .constraints import find_forbidden, unfinished_functions
-from .loading import KataLoadError, import_framework, load_module
+from .loading import KataLoadError, load_module, prepare_frameworks
 from .state import State
 
 RUNNER = pytest.StashKey["KataRunner"]()
@@ -40,7 +40,6 @@ VARIANT = pytest.StashKey[object]()
 SEED = 20240607
 VALID_CATALOG_KEY = "katakit/valid-catalog-digest"
 MODES = ("solutions", "pitfalls", "stubs")
-FRAMEWORK_IMPORT_ORDER = ("torch", "tensorflow")  # torch first: the other order has hung or crashed
 QUIZ_EXPLANATION = "katakit_quiz_explanation"  # = katakit.quiz.EXPLANATION_PROPERTY (not imported: keeps startup lean)
 
 
@@ -374,10 +373,7 @@ class KataRunner:
                 kata = self.catalog.kata_for_test_file(Path(arg.split("::")[0]))
                 if kata is not None:
                     self.partial.add(kata.id)
-        needed = {fw for kata in self.selected_katas() for fw in kata.frameworks}
-        for framework in FRAMEWORK_IMPORT_ORDER:
-            if framework in needed:
-                import_framework(framework)
+        prepare_frameworks(self.selected_katas())
 
     def pytest_report_header(self, config):
         where = {"learner": "your code in katas/", "solutions": "the reference solutions in solutions/",

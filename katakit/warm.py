@@ -23,9 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .catalog import Kata
-from .loading import import_framework
+from .loading import prepare_frameworks
 
-FRAMEWORK_IMPORT_ORDER = ("torch", "tensorflow")
 CAN_FORK = hasattr(os, "fork")
 
 
@@ -74,9 +73,7 @@ class WarmRunner:
         if not CAN_FORK or kata.id in self.warmed:
             return 0.0
         started = time.perf_counter()
-        for framework in FRAMEWORK_IMPORT_ORDER:
-            if framework in kata.frameworks:
-                import_framework(framework)
+        prepare_frameworks([kata])
         import _pytest.python  # noqa: F401  (collection machinery)
         import hypothesis  # noqa: F401
         import pytest  # noqa: F401

@@ -281,6 +281,7 @@ def test_same_tokens_on_generated_prompts(kata, model, tokens, max_new_tokens):
 
 # ---- speed: last, the slowest -------------------------------------------------------------------
 
+@pytest.mark.speed
 def test_at_least_2x_faster_than_without_cache(kata, model):
     prompt = prompt_of(SPEED_PROMPT, 64)
     check_against_uncached(kata, model, prompt, 4)  # a quick check first, before the long timing
