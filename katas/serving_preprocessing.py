@@ -114,8 +114,8 @@ def preprocess(stats: dict, numeric, categories) -> dict:
 def export_preprocessing(stats: dict) -> tf.Module:
     """The serving path: the same preprocessing as a TensorFlow module that can be exported.
 
-    Return a ``tf.Module`` (a Keras layer or model is one too) with a method ``serve``
-    decorated with
+    Return an object that ``tf.saved_model.save`` can export (a ``tf.Module``, or a Keras
+    layer or model) with a method ``serve`` decorated with
 
         @tf.function(input_signature=[tf.TensorSpec([None, d], tf.float32),
                                       tf.TensorSpec([None], tf.string)])
@@ -139,7 +139,7 @@ def export_preprocessing(stats: dict) -> tf.Module:
         stats: a dict from fit_preprocessing. It must not be modified.
 
     Returns:
-        The module.
+        The module (the object with the ``serve`` method).
 
     Example:
         >>> stats = {"mean": np.array([3.0]), "variance": np.array([4.0]), "vocabulary": ["b", "a"]}

@@ -236,12 +236,12 @@ def searchsorted_lookup_in_float32(stats, numeric, categories):
 
 
 @alternative("export_preprocessing", "Keras layers: Normalization(mean, variance) built in __init__ and "
-                                     "StringLookup(vocabulary, mask_token=''), in a tf.Module subclass.")
+                                     "StringLookup(vocabulary, mask_token=''), inside a Keras layer of its own.")
 def keras_layers(stats):
     mean, variance = np.asarray(stats["mean"]), np.asarray(stats["variance"])
     d = len(mean)
 
-    class Preprocessor(tf.Module):
+    class Preprocessor(tf.keras.layers.Layer):  # not a tf.Module in Keras 3, but savable all the same
         def __init__(self):
             super().__init__()
             self.mean = tf.constant(mean, tf.float32)
