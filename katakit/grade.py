@@ -160,6 +160,7 @@ class SubmissionResult:
     suspicious: dict[str, list[str]] = field(default_factory=dict)
     changed: list[str] = field(default_factory=list)
     audit: list[dict] = field(default_factory=list)
+    unrecorded: dict[str, int] = field(default_factory=dict)  # kata -> hidden comparisons not made
     similar: list[str] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
     wall_s: float = 0.0
@@ -265,6 +266,9 @@ class Batch:
         self.tables, outcomes = record_answers(self.root, self.catalog, self.katas, self.private, seed=self.seed,
                                                pitfalls=True, public=True, grading=True, time_cap=self.test_cap)
         shutil.rmtree(self.private / "recording", ignore_errors=True)  # it held the reference code
+        ignore = self.tables / "tripwire-ignore.json"
+        self.tripwire_ignore = ignore.read_text() if ignore.is_file() else "[]"
+        ignore.unlink(missing_ok=True)
         self.expected: dict[str, dict[str, list[str]]] = {k.id: {"tests": [], "public": []} for k in self.katas}
         for nodeid, outcome in outcomes.items():
             kata_id, folder = outcome["kata"], outcome["folder"]
@@ -380,6 +384,11 @@ class Batch:
         for kata in runnable:
             if kata.id not in result.katas:  # _run already settled katas it could not run at all
                 result.katas[kata.id] = self._score(kata, events, static[kata.id])
+            missed = result.unrecorded.get(kata.id)
+            if missed:  # should not happen: the inputs drawn are those recorded, whatever the code does
+                result.katas[kata.id].notes.append(
+                    f"{missed} comparison(s) with the reference were not made: their inputs were not among those "
+                    f"recorded (the other checks stand)")
 
     def _forbidden(self, kata: Kata, source: str) -> tuple[str, str]:
         """The forbidden-calls check, decided here from the source (trusted), not in the sandbox."""
@@ -411,7 +420,7 @@ class Batch:
         while remaining:
             left = deadline - time.monotonic()
             if left < 1:
-                self._stop_all(result, remaining, f"not run: the submission used up its {self.limits.submission_s:g} s")
+                self._stop_all(result, remaining, f"the submission used up its {self.limits.submission_s:g} s")
                 break
             tree = self._tree(name, {k.id: sources[k.id] for k in remaining})
             run_dir = self.runs / f"{name}-{attempt}"
@@ -419,6 +428,7 @@ class Batch:
             env = sandbox_env({
                 "KATAKIT_TABLES": "tests=.katakit/tables/tests;public=.katakit/tables/public",
                 "KATAKIT_TABLES_DELETE": "1", "KATAKIT_GRADING": "1", "KATAKIT_GRADING_SEED": str(self.seed),
+                "KATAKIT_TRIPWIRE": "enforce", "KATAKIT_TRIPWIRE_IGNORE": self.tripwire_ignore,
                 "KATAKIT_AUDIT": json.dumps({"katas_dir": str(inside / "katas"), "kata_ids": [k.id for k in katas],
                                              "protected": self.hide}),
             })
@@ -434,6 +444,13 @@ class Batch:
                     results[event["nodeid"]] = event
                 elif event.get("event") == "audit":
                     result.audit.append(event)
+                elif event.get("event") == "tamper":
+                    changed = ", ".join(str(c) for c in event.get("changed", [])[:10])
+                    result.notes.append(f"the code under test replaced what the checks rely on ({changed}) during "
+                                        f"{event.get('nodeid')}: every check passed from then on counts as failed")
+                elif event.get("event") == "replay" and event.get("folder") == "tests" and event.get("unrecorded"):
+                    kata_id = str(event.get("kata"))
+                    result.unrecorded[kata_id] = result.unrecorded.get(kata_id, 0) + int(event["unrecorded"])
             shutil.rmtree(tree, ignore_errors=True)
             try:
                 run_dir.rmdir()
@@ -450,7 +467,7 @@ class Batch:
                                          "message": f"stopped: {reason}"}
             if culprit is None:
                 if not any(e.get("event") == "result" for e in events):
-                    self._stop_all(result, remaining, f"not run: {reason} before any check ran")
+                    self._stop_all(result, remaining, f"{reason} before any check ran")
                     result.notes.append(f"the run stopped before any check ran: {reason}")
                     if run.output_tail.strip():
                         result.notes.append("its last output: " + run.output_tail.strip().splitlines()[-1][:300])
@@ -465,7 +482,7 @@ class Batch:
                 if kata.id == culprit:
                     for nodeid in self.expected[kata.id]["tests"] + self.expected[kata.id]["public"]:
                         results.setdefault(nodeid, {"nodeid": nodeid, "outcome": "not run",
-                                                    "message": f"not run: the run was stopped ({reason})"})
+                                                    "message": f"the run was stopped ({reason})"})
             remaining = [k for k in remaining if k.id != culprit and any(
                 n not in results for n in self.expected[k.id]["tests"] + self.expected[k.id]["public"])]
             attempt += 1

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import sysconfig
 import threading
@@ -57,7 +58,7 @@ INTROSPECTION = frozenset({
     "gc.get_referents", "ctypes.dlopen", "ctypes.dlsym", "ctypes.dlsym/handle", "ctypes.string_at",
     "ctypes.wstring_at", "ctypes.cdata", "ctypes.cdata/buffer", "ctypes.addressof", "sys.settrace",
     "sys.setprofile", "sys.addaudithook", "sys.monitoring.register_callback", "code.__new__", "function.__new__",
-    "cpython.PyInterpreterState_New", "cpython.run_command", "object.__getattr__",
+    "cpython.PyInterpreterState_New", "cpython.run_command", "object.__getattr__", "object.__setattr__",
 })
 FRAME_ATTRIBUTES = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame"})  # the ways to a caller's frame
 FILES = frozenset({"open", "os.listdir", "os.scandir", "glob.glob", "os.walk", "shutil.copyfile", "os.symlink",
@@ -71,7 +72,7 @@ class _Stream:
     """JSON lines to the grader's descriptor; nothing when there is none (a run outside the grader)."""
 
     def __init__(self):
-        fd = os.environ.get(ENV_EVENTS_FD)
+        fd = os.environ.pop(ENV_EVENTS_FD, None)  # read once; the code under test has no need of it
         self.fd = int(fd) if fd and fd.isdigit() else None
         self.lock = threading.Lock()
 
@@ -100,6 +101,7 @@ class _Auditor:
         paths = sysconfig.get_paths()
         self.stdlib = tuple({paths["stdlib"], paths["platstdlib"]})
         self.site = tuple({paths["purelib"], paths["platlib"]})
+        self.installation = tuple({sys.prefix, sys.base_prefix, sys.exec_prefix, *self.stdlib, *self.site})
         self.local = threading.local()
         self.seen: Counter = Counter()
         self.submission_loaded = False
@@ -137,15 +139,24 @@ class _Auditor:
             frame = frame.f_back
         return False
 
+    def _module_file(self, path) -> bool:
+        """Whether `path` is code the import system reads: the installation's own files."""
+        if not isinstance(path, str):
+            return False
+        return path.startswith(self.installation) or path.startswith("<frozen")
+
     # -- what is protected
     def _protected_path(self, path) -> bool:
         if isinstance(path, int):
-            return False
+            return STREAM.fd is not None and path == STREAM.fd  # os.fdopen of the result stream
         try:
             text = os.fsdecode(path)
         except (TypeError, ValueError):
             return False
         resolved = os.path.abspath(text)
+        if resolved.startswith(("/proc/self/fd", "/proc/self/mem", "/proc/self/environ", "/dev/fd")) \
+                or re.match(r"/proc/\d+/(fd|mem|environ)", resolved):
+            return True  # the result stream, or this process's memory, by another name
         if any(resolved == p or resolved.startswith(p + os.sep) for p in self.protected):
             return True
         parts = Path(resolved).parts
@@ -155,12 +166,13 @@ class _Auditor:
         return False
 
     def record(self, event: str, detail: str, where: str | None, blocked: bool) -> None:
-        key = (event, where, blocked)
+        key = (event, where, blocked, detail[:120])
         self.seen[key] += 1
         if self.seen[key] == 1 and len(self.seen) <= MAX_AUDIT_RECORDS:
             STREAM.emit(event="audit", name=event, detail=detail[:300], where=where, blocked=blocked)
 
     def __call__(self, event: str, args) -> None:
+        __tracebackhide__ = True  # a blocked call's traceback ends in the kata file, not here
         if event not in WATCHED or getattr(self.local, "busy", False):
             return
         self.local.busy = True
@@ -170,6 +182,7 @@ class _Auditor:
             self.local.busy = False
 
     def _check(self, event: str, args, frame) -> None:
+        __tracebackhide__ = True
         if event == "import":
             name = str(args[0]) if args else ""
             if name.split(".")[0] in BLOCKED_IMPORTS:
@@ -178,14 +191,17 @@ class _Auditor:
                 raise ImportError(f"blocked by the grader: importing {name!r}")
             return
         if event in DYNAMIC_CODE:
-            filename = args[1] if event == "compile" and len(args) > 1 else None
+            if event == "compile":
+                filename = args[1] if len(args) > 1 else None
+            else:
+                filename = getattr(args[0], "co_filename", None) if args else None
             if isinstance(filename, str) and filename.startswith(self.katas_dir):
                 self.submission_loaded = True
                 return
-            if self.submission_loaded:
+            if self.submission_loaded and not self._module_file(filename):  # an import is not dynamic code
                 where, direct = self._attribute(frame)
                 if where is not None and direct:
-                    self.record(event, "dynamic code", where, False)
+                    self.record(event, f"dynamic code ({filename})", where, False)
             return
         if event in FILES:
             path = args[0] if args else None
@@ -193,7 +209,7 @@ class _Auditor:
                 where, _ = self._attribute(frame)
                 self.record(event, os.fsdecode(path) if not isinstance(path, int) else str(path), where, True)
                 raise PermissionError(f"blocked by the grader: {event} on a protected path")
-            if self.submission_loaded:
+            if self.submission_loaded and not self._module_file(path):
                 where, direct = self._attribute(frame)
                 if where is not None and direct:
                     self.record(event, repr(path), where, False)
@@ -202,6 +218,9 @@ class _Auditor:
             return
         if event == "object.__getattr__":
             if len(args) < 2 or args[1] not in FRAME_ATTRIBUTES or not self._direct(frame):
+                return
+        elif event == "object.__setattr__":  # replacing a function's __code__: rewriting someone else's code
+            if not self._direct(frame):
                 return
         elif event in INTROSPECTION and not self._direct(frame):
             return  # libraries introspect all the time (tf.function, torch): only the kata file's own use counts
@@ -218,7 +237,7 @@ class _Auditor:
 
 
 def _install_audit_hook() -> _Auditor | None:
-    text = os.environ.get(ENV_AUDIT)
+    text = os.environ.pop(ENV_AUDIT, None)
     if not text:
         return None
     auditor = _Auditor(json.loads(text))
@@ -239,11 +258,72 @@ def _kata_of(item) -> str | None:
 _phases: dict[str, dict] = {}
 _timeouts: Counter = Counter()
 
+# What the checks rely on, by name: replacing one of these (np.allclose = lambda *a, **k: True,
+# builtins.isinstance, a test module's tolerance) would make a check pass without the work.
+WATCHED_MODULES = ("builtins", "math", "operator", "functools", "numpy", "numpy.testing", "numpy.linalg", "torch",
+                   "torch.testing", "tensorflow", "tensorflow.experimental.numpy", "hypothesis", "_pytest.runner",
+                   "_pytest.python", "_pytest.reports", "_pytest.outcomes", "pluggy", "katakit.testing",
+                   "katakit.plugin", "katakit.recorded", "katakit.gradehooks", "katakit.constraints", "katakit.timing",
+                   "katakit.pitfalls")
+WATCHED_CLASSES = (("torch", "Tensor"), ("numpy", "ndarray"), ("_pytest.python", "Function"),
+                   ("_pytest.reports", "TestReport"), ("katakit.testing", "Differential"),
+                   ("katakit.recorded", "ReplayDifferential"), ("katakit.recorded", "ReplayReference"),
+                   ("katakit.recorded", "Table"), ("katakit.plugin", "KataRunner"))
+
+
+class _Tripwire:
+    """Ids of what the checks rely on, taken before any kata file runs, compared after every test.
+
+    ``KATAKIT_TRIPWIRE=enforce`` (grading) fails every check that passes after a change;
+    otherwise (the trusted recording run) changes are only reported, so that the grader can
+    tell the sandbox to ignore what the tests themselves change (``KATAKIT_TRIPWIRE_IGNORE``).
+    """
+
+    def __init__(self):
+        self.watched: dict[tuple[str, str], tuple[dict, dict]] = {}
+        self.tripped = False
+        self.enforce = os.environ.pop("KATAKIT_TRIPWIRE", "") == "enforce"
+        try:
+            self.ignore = set(json.loads(os.environ.pop("KATAKIT_TRIPWIRE_IGNORE", "[]")))
+        except ValueError:
+            self.ignore = set()
+
+    def take(self, test_modules) -> None:
+        places = [(name, sys.modules[name]) for name in WATCHED_MODULES if name in sys.modules]
+        places += [(module.__name__, module) for module in test_modules]
+        for module_name, class_name in WATCHED_CLASSES:
+            cls = getattr(sys.modules.get(module_name), class_name, None)
+            if isinstance(cls, type):
+                places.append((f"{module_name}.{class_name}", cls))
+        for label, place in places:
+            namespace = vars(place)
+            whole = label.startswith(("katakit.", "tests.", "public.")) or place in test_modules
+            self.watched[(label, str(id(place)))] = (namespace, {
+                key: id(value) for key, value in list(namespace.items())
+                if whole or callable(value) or isinstance(value, type)})
+
+    def changes(self) -> list[str]:
+        found = []
+        for (label, _), (namespace, ids) in self.watched.items():
+            for key, before in list(ids.items()):
+                now = id(namespace.get(key, _MISSING))
+                if now != before and f"{label}.{key}" not in self.ignore:
+                    found.append(f"{label}.{key}")
+                    if not self.enforce:
+                        ids[key] = now  # reported once
+        return found
+
+
+_MISSING = object()
+TRIPWIRE = _Tripwire()
+
 
 def pytest_collection_finish(session):
     STREAM.emit(event="collected", items=[
         {"nodeid": item.nodeid, "kata": _kata_of(item), "folder": Path(item.path).parent.name}
         for item in session.items])
+    modules = {getattr(item, "module", None) for item in session.items} - {None}
+    TRIPWIRE.take(modules)
 
 
 def pytest_runtest_logstart(nodeid, location):
@@ -254,13 +334,17 @@ def pytest_runtest_logstart(nodeid, location):
 def pytest_runtest_setup(item):
     kata_id = _kata_of(item)
     if kata_id is not None and _timeouts[kata_id] >= TIMEOUTS_BEFORE_CUTOFF:
-        pytest.skip(f"not run: {kata_id} already ran past its time limit {TIMEOUTS_BEFORE_CUTOFF} times")
+        pytest.skip(f"{kata_id} already ran past its time limit {TIMEOUTS_BEFORE_CUTOFF} times")
 
 
 def _message(report) -> str:
+    """The failure, its exception line first (the grader's report quotes that line)."""
     if isinstance(report.longrepr, tuple) and len(report.longrepr) == 3:  # a skip: (file, line, reason)
         return str(report.longrepr[2]).removeprefix("Skipped: ")
     text = report.longreprtext if report.longrepr is not None else ""
+    crash = getattr(getattr(report.longrepr, "reprcrash", None), "message", None)
+    if crash:
+        text = f"E   {crash.splitlines()[0] if crash.strip() else crash}\n{text}"
     return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE - 20] + "\n... (truncated)"
 
 
@@ -284,6 +368,12 @@ def pytest_runtest_logreport(report):
     elif "call" not in phases:
         outcome = "error"
     kata_id = getattr(report, "kata_id", None)
+    changed = TRIPWIRE.changes() if not TRIPWIRE.tripped else []
+    if changed:
+        TRIPWIRE.tripped = TRIPWIRE.enforce
+        STREAM.emit(event="tamper", nodeid=report.nodeid, changed=changed[:50])
+    if TRIPWIRE.tripped and outcome == "passed":
+        outcome, message = "failed", "not trusted: the code under test replaced what the checks rely on"
     timed_out = "ran longer than its time limit" in message
     if timed_out and kata_id:
         _timeouts[kata_id] += 1
@@ -294,4 +384,9 @@ def pytest_runtest_logreport(report):
 
 
 def pytest_sessionfinish(session, exitstatus):
+    from .recorded import TABLES
+
+    tables = session.config.stash.get(TABLES, None)
+    for (folder, kata_id), table in (tables.by_key.items() if tables is not None else ()):
+        STREAM.emit(event="replay", folder=folder, kata=kata_id, compared=table.hits, unrecorded=table.misses)
     STREAM.emit(event="finish", exitstatus=int(exitstatus))

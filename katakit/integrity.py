@@ -165,8 +165,8 @@ SUSPICIOUS_MODULES = frozenset({
     "site", "atexit", "faulthandler", "tracemalloc", "code", "codeop", "webbrowser", "asyncio", "solutions",
     "pitfalls", "conftest",
 })
-SUSPICIOUS_CALLS = frozenset({"open", "exec", "eval", "compile", "__import__", "globals", "breakpoint", "input",
-                              "exit", "quit"})
+SUSPICIOUS_CALLS = frozenset({"open", "exec", "eval", "compile", "__import__", "globals", "locals", "vars",
+                              "breakpoint", "input", "exit", "quit"})
 SUSPICIOUS_ATTRIBUTES = frozenset({
     "__globals__", "__code__", "__closure__", "__subclasses__", "__builtins__", "__loader__", "__spec__",
     "_getframe", "f_back", "f_globals", "f_locals", "tb_frame", "gi_frame", "cr_frame", "_exit", "system", "popen",
@@ -181,8 +181,24 @@ def suspicious_constructs(source: str) -> list[str]:
     except (SyntaxError, ValueError):
         return []
     found = []
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            imported.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
     for node in ast.walk(tree):
         line = getattr(node, "lineno", 0)
+        targets = node.targets if isinstance(node, ast.Assign | ast.Delete) else \
+            [node.target] if isinstance(node, ast.AugAssign | ast.AnnAssign) else []
+        for target in targets:  # np.allclose = ...: changes what the checks themselves call
+            root = target
+            while isinstance(root, ast.Attribute | ast.Subscript):
+                root = root.value
+            if isinstance(target, ast.Attribute) and isinstance(root, ast.Name) and root.id in imported:
+                found.append((line, f"assigns to {ast.unparse(target)}"))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("setattr", "delattr"):
+            found.append((line, f"{node.func.id}(...)"))
+        if isinstance(node, ast.Name) and node.id in ("__builtins__", "__import__", "builtins"):
+            found.append((line, node.id))
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.split(".")[0] in SUSPICIOUS_MODULES:

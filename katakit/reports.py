@@ -43,7 +43,7 @@ def gradescope(result: SubmissionResult, batch) -> dict:
             earned = worth if check.passed and not found.broke_rules else 0.0
             tests.append({
                 "name": f"{kata.id}: {check.name}", "number": f"{kata_number}.{check_number}",
-                "score": round(earned, 4), "max_score": round(worth, 4),
+                "score": round(earned, 6), "max_score": round(worth, 6),
                 "status": "passed" if check.passed else "failed",
                 "output": ("" if check.passed else f"{_status_word(check)}: {_short(check)}")[:MAX_OUTPUT],
                 "tags": [kata.id, *kata.frameworks], "visibility": "after_published",

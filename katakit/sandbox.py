@@ -213,6 +213,16 @@ class Cgroups:
                 continue
         return []
 
+    @staticmethod
+    def tasks(made: dict[str, Path]) -> int | None:
+        path = made.get("pids")
+        if path is None:
+            return None
+        try:
+            return int((path / "pids.current").read_text())
+        except (OSError, ValueError):
+            return None
+
     def memory(self, made: dict[str, Path]) -> int | None:
         path = made.get("memory")
         if path is None:
@@ -504,14 +514,16 @@ class Sandbox:
                     memory, tasks = memory + m, tasks + t
                 cgroup_memory = self.cgroups.memory(made)
                 memory = max(memory, cgroup_memory or 0)
+                tasks = max(tasks, self.cgroups.tasks(made) or 0)
                 peak_memory, peak_tasks = max(peak_memory, memory), max(peak_tasks, tasks)
                 reason = None
                 if elapsed > time_limit_s:
                     reason = f"ran past the time limit for a submission ({time_limit_s:g} s)"
                 elif memory > self.limits.memory_bytes * 1.05:
                     reason = f"used more than {self.limits.memory_bytes / 2**30:g} GiB of memory"
-                elif tasks > self.limits.processes + 8:
-                    reason = f"ran more than {self.limits.processes} processes and threads"
+                elif tasks >= self.limits.processes:
+                    # At the limit, forks fail, and a fork loop's processes spin on: end it now.
+                    reason = f"reached the limit of {self.limits.processes} processes and threads (a fork loop?)"
                 elif watch is not None:
                     reason = watch()
                 if reason:

@@ -191,7 +191,7 @@ def sandbox_env(extra: dict | None = None) -> dict:
 
 
 def pytest_argv(args: list[str], *extra: str) -> list[str]:
-    return [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--import-mode=importlib",
+    return [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--import-mode=importlib", "--tb=short",
             "-o", "console_output_style=classic", *extra, *args]
 
 
@@ -245,6 +245,9 @@ def record_answers(root: Path, catalog: Catalog, katas: list[Kata], work: Path, 
     folders = ("tests", "public") if public else ("tests",)
     status, events, output = run_trusted(pytest_argv(test_args(katas, folders), "--solutions"), tree, env, timeout)
     results = {e["nodeid"]: e for e in events if e.get("event") == "result"}
+    changed = sorted({name for e in events if e.get("event") == "tamper" for name in e.get("changed", [])})
+    (tables / "tripwire-ignore.json").parent.mkdir(parents=True, exist_ok=True)
+    (tables / "tripwire-ignore.json").write_text(json.dumps(changed))  # what the tests change themselves
     collected = next((e["items"] for e in events if e.get("event") == "collected"), None)
     if collected is None or status not in (0, 1):
         raise TakeHomeError(f"the reference solutions could not be run (pytest exit status {status}):\n"
@@ -390,6 +393,28 @@ def _norm(line: str) -> str:
     return " ".join(line.split())
 
 
+def pitfall_diagnoses(source: str) -> list[tuple[str, str]]:
+    """(function name, text) of each @pitfall and @alternative in a pitfalls file, read without running it.
+
+    Running the files would import every kata's frameworks into one process, TensorFlow and torch
+    in whatever order the catalog lists them (an order that can hang).
+    """
+    import ast
+
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for decorator in node.decorator_list:
+            if not isinstance(decorator, ast.Call) or len(decorator.args) < 2:
+                continue
+            name = decorator.func.id if isinstance(decorator.func, ast.Name) else getattr(decorator.func, "attr", "")
+            text = decorator.args[1]
+            if name in ("pitfall", "alternative") and isinstance(text, ast.Constant) and isinstance(text.value, str):
+                found.append((node.name, text.value.strip()))
+    return found
+
+
 def find_leaks(tree: Path, root: Path, catalog: Catalog, chosen: list[Kata], hints: str) -> list[str]:
     """Everything in `tree` that gives an answer away: reference code, pitfall diagnoses, held-back hints.
 
@@ -398,9 +423,6 @@ def find_leaks(tree: Path, root: Path, catalog: Catalog, chosen: list[Kata], hin
     diagnoses and held-back hints are matched verbatim. Every kata in the catalog is checked,
     not only the chosen ones.
     """
-    from .loading import KataLoadError, load_module
-    from .pitfalls import collect
-
     chosen_ids = {k.id for k in chosen}
     shown = {"none": 0, "first": 1, "all": 3}[hints]
     needles: list[tuple[str, str]] = []  # (normalised text, what it is)
@@ -417,13 +439,9 @@ def find_leaks(tree: Path, root: Path, catalog: Catalog, chosen: list[Kata], hin
                     needles.append((text, f"line {number} of solutions/{kata.id}.py"))
         pitfalls_path = kata.pitfalls_path(root)
         if pitfalls_path.is_file():
-            try:
-                for chosen_pitfall in collect(load_module(pitfalls_path, "pitfalls")):
-                    if len(chosen_pitfall.diagnosis) >= 20:
-                        needles.append((_norm(chosen_pitfall.diagnosis),
-                                        f"the diagnosis of pitfalls/{kata.id}.py::{chosen_pitfall.name}"))
-            except KataLoadError:
-                pass
+            for name, diagnosis in pitfall_diagnoses(pitfalls_path.read_text(encoding="utf-8")):
+                if len(diagnosis) >= 20:
+                    needles.append((_norm(diagnosis), f"the diagnosis of pitfalls/{kata.id}.py::{name}"))
         for level, hint in enumerate(kata.hints):
             if kata.id not in chosen_ids or level >= shown:
                 needles.append((_norm(hint), f"hint {level + 1} of {kata.id}"))
