@@ -45,6 +45,12 @@ AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_RDONLY = -100, 0x8000, 0x1
 libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
 
 
+def prctl(*args) -> int:
+    """prctl where libc has it (Linux); -1 elsewhere."""
+    function = getattr(libc, "prctl", None)
+    return function(*args) if function is not None else -1
+
+
 class SetupError(Exception):
     pass
 
@@ -100,6 +106,8 @@ def enter_namespaces(spec):
     for name in names:
         flags |= CLONE[name]
     uid, gid = os.getuid(), os.getgid()
+    if not hasattr(libc, "unshare"):
+        raise SetupError("this system has no namespaces (no unshare in its C library)")
     check(libc.unshare(flags), f"unshare {'+'.join(sorted(names))}")
     if "user" in names:  # map ourselves to root in the new namespace, so that mounting is allowed there
         write("/proc/self/setgroups", "deny")
@@ -139,11 +147,11 @@ class CapData(ctypes.Structure):
 
 def drop_capabilities():
     for cap in range(64):
-        result = libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
+        result = prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
         if result != 0 and ctypes.get_errno() == errno.EINVAL:  # past the last capability
             break
     # Without NOROOT, root regains every capability in its bounding set at execve: lock it out.
-    libc.prctl(PR_SET_SECUREBITS, SECURE_NOROOT_ALL_LOCKED, 0, 0, 0)
+    prctl(PR_SET_SECUREBITS, SECURE_NOROOT_ALL_LOCKED, 0, 0, 0)
     data = (CapData * 2)()
     check(libc.capset(ctypes.byref(CapHeader(0x20080522, 0)), data), "capset")
 
@@ -154,7 +162,8 @@ def exec_command(spec):
             resource.setrlimit(getattr(resource, f"RLIMIT_{name}"), (int(value), int(value)))
     if spec.get("drop_caps"):
         drop_capabilities()
-    check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+    if sys.platform.startswith("linux"):
+        check(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
     for fd in spec.get("pass_fds", ()):
         os.set_inheritable(int(fd), True)
     os.chdir(spec["cwd"])
@@ -176,6 +185,7 @@ def wait_as_init(child):
 
 
 def main():
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # the grader gone, nothing of the run outlives it
     with open(sys.argv[1]) as handle:
         spec = json.load(handle)
     try:
@@ -188,25 +198,25 @@ def main():
             if init:  # outside the namespace: wait for its pid 1, and exit as it did
                 _, status = os.waitpid(init, 0)
                 sys.exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
-            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
             if os.getppid() == 1:  # the launcher died before the line above
                 os._exit(SETUP_FAILED)
         if spec.get("namespaces", {}).get("mount"):
             set_up_mounts(spec, pid_namespace)
-    except (SetupError, OSError) as exc:
+    except (SetupError, OSError, AttributeError) as exc:
         print(f"sandbox setup failed: {exc}", file=sys.stderr, flush=True)
         os._exit(SETUP_FAILED)
     if not pid_namespace:
         try:
             exec_command(spec)
-        except (SetupError, OSError) as exc:
+        except (SetupError, OSError, AttributeError) as exc:
             print(f"sandbox setup failed: {exc}", file=sys.stderr, flush=True)
             os._exit(SETUP_FAILED)
     child = os.fork()
     if child == 0:
         try:
             exec_command(spec)
-        except (SetupError, OSError) as exc:
+        except (SetupError, OSError, AttributeError) as exc:
             print(f"sandbox setup failed: {exc}", file=sys.stderr, flush=True)
         os._exit(SETUP_FAILED)
     wait_as_init(child)

@@ -38,7 +38,7 @@ from .catalog import Kata
 from .cli import CommandError, find_root, load_catalog, resolve_kata
 from .constraints import find_forbidden, unfinished_functions
 from .intake import IntakeError, changed_files, take_in
-from .sandbox import Limits, Sandbox, parse_size
+from .sandbox import Limits, Sandbox, SandboxUnavailable, parse_size
 from .takehome import (
     CANDIDATE_CONFTEST,
     MANIFEST,
@@ -60,7 +60,9 @@ FORBIDDEN_CHECK = "forbidden_calls"
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "grade", help="grade take-home submissions in a sandbox: Gradescope results.json, JUnit XML, summaries",
-        description=__doc__.split("\n\n")[0].strip("`") + ". " + __doc__.split("\n\n")[2])
+        description="Grade take-home submissions, each in a sandbox, and report per submission (report.md, "
+                    "results.json for Gradescope, junit.xml) and per batch (summary.md, summary.csv). "
+                    + " ".join(__doc__.split("\n\n")[2].split()))
     parser.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSION",
                         help="a folder, git repository, .zip or .tar.gz per candidate")
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="where the reports go")
@@ -284,8 +286,11 @@ class Batch:
         self.expected_files = self._expected_files()
         hide = protected_paths(self.root) + [str(self.private), str(self.trees), str(self.subs)]
         self.say("probing what this machine allows for the sandbox ...")
-        self.sandbox = Sandbox.probe(self.limits, hide=hide, work=self.work, allow_namespaces=self.allow_namespaces,
-                                     allow_cgroups=self.allow_cgroups)
+        try:
+            self.sandbox = Sandbox.probe(self.limits, hide=hide, work=self.work,
+                                         allow_namespaces=self.allow_namespaces, allow_cgroups=self.allow_cgroups)
+        except SandboxUnavailable as exc:
+            raise TakeHomeError(str(exc)) from None
         self.hide = hide
         self.stubs = {k.id: k.stub_path(self.root).read_text(encoding="utf-8") for k in self.katas}
         self.test_limits = {k.id: min(k.time_limit, self.test_cap) if self.test_cap else k.time_limit
@@ -429,8 +434,10 @@ class Batch:
                 "KATAKIT_TABLES": "tests=.katakit/tables/tests;public=.katakit/tables/public",
                 "KATAKIT_TABLES_DELETE": "1", "KATAKIT_GRADING": "1", "KATAKIT_GRADING_SEED": str(self.seed),
                 "KATAKIT_TRIPWIRE": "enforce", "KATAKIT_TRIPWIRE_IGNORE": self.tripwire_ignore,
+                # Without a mount namespace the run works in its tree under trees/, which is hidden
+                # from everyone else; `allowed` lets it in there.
                 "KATAKIT_AUDIT": json.dumps({"katas_dir": str(inside / "katas"), "kata_ids": [k.id for k in katas],
-                                             "protected": self.hide}),
+                                             "protected": self.hide, "allowed": [str(inside)]}),
             })
             tag = f"run{attempt}"
             watch = TestWatch(scratch / f"events-{tag}.jsonl", self.test_limits, self.limits.test_grace_s)

@@ -18,7 +18,7 @@ untrusted code (the submission's kata files), so it assumes nothing it cannot ch
   cost the whole limit again.
 
 Configuration comes from the environment: ``KATAKIT_EVENTS_FD`` and ``KATAKIT_AUDIT`` (JSON:
-``{"katas_dir": ..., "protected": [dirs], "kata_ids": [...]}``).
+``{"katas_dir": ..., "protected": [dirs], "allowed": [dirs inside those], "kata_ids": [...]}``).
 """
 
 from __future__ import annotations
@@ -97,6 +97,7 @@ class _Auditor:
     def __init__(self, config: dict):
         self.katas_dir = str(Path(config.get("katas_dir", "katas")).resolve()) + os.sep
         self.protected = tuple(str(Path(p)) for p in config.get("protected", ()))
+        self.allowed = tuple(str(Path(p)) for p in config.get("allowed", ()))  # inside a protected folder
         self.kata_ids = frozenset(config.get("kata_ids", ()))
         paths = sysconfig.get_paths()
         self.stdlib = tuple({paths["stdlib"], paths["platstdlib"]})
@@ -157,7 +158,8 @@ class _Auditor:
         if resolved.startswith(("/proc/self/fd", "/proc/self/mem", "/proc/self/environ", "/dev/fd")) \
                 or re.match(r"/proc/\d+/(fd|mem|environ)", resolved):
             return True  # the result stream, or this process's memory, by another name
-        if any(resolved == p or resolved.startswith(p + os.sep) for p in self.protected):
+        if any(resolved == p or resolved.startswith(p + os.sep) for p in self.protected) \
+                and not any(resolved == p or resolved.startswith(p + os.sep) for p in self.allowed):
             return True
         parts = Path(resolved).parts
         if len(parts) >= 2 and parts[-2] in ("solutions", "pitfalls") and parts[-1].endswith(".py") \

@@ -254,7 +254,9 @@ def changed_files(root: Path, expected: dict[str, str | None], graded: set[str])
                     changes.append(f"{rel} (changed)")
             except OSError:
                 changes.append(f"{rel} (unreadable)")
-    for rel in expected:
-        if rel not in found and rel not in graded:
-            changes.append(f"{rel} (deleted)")
+    absent = [rel for rel in expected if rel not in found and rel not in graded]
+    if absent:  # sending only the kata files is fine: say so once, not file by file
+        shown = ", ".join(absent[:3]) + (f" and {len(absent) - 3} more" if len(absent) > 3 else "")
+        changes.append(f"{len(absent)} released file{'s' if len(absent) != 1 else ''} not in the submission "
+                       f"({shown})")
     return changes

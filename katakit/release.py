@@ -39,7 +39,9 @@ from .takehome import (
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "release", help="write a take-home repository for candidates (no solutions; public checks only)",
-        description=__doc__.split("\n\n")[0] + " The copy checks itself before anything is written.")
+        description="Write a take-home repository for candidates: the chosen stubs and their public tests, the "
+                    "plugin, a README, a devcontainer and a CI workflow; no solution, pitfall or held-back hint. "
+                    "The copy checks itself before anything is written.")
     parser.add_argument("--katas", required=True, metavar="ID,ID,...",
                         help="the katas to include, comma-separated, in the order the candidate sees them")
     parser.add_argument("--out", required=True, type=Path, metavar="DIR",

@@ -54,6 +54,10 @@ class Limits:
     test_grace_s: float = 10.0  # past a test's limit before the watchdog kills instead of the timer
 
 
+class SandboxUnavailable(Exception):
+    """Not even an unconfined process could be started the way the sandbox starts them."""
+
+
 @dataclass
 class Control:
     name: str
@@ -390,7 +394,7 @@ class Sandbox:
         notes, chosen, found = [], None, {}
         with tempfile.TemporaryDirectory(prefix="katas-probe-", dir=work) as folder:
             for label, namespaces, mount in attempts:
-                sandbox = cls(limits, python, namespaces, readonly=mount, drop_caps=_is_root(), hide=hide,
+                sandbox = cls(limits, python, namespaces, readonly=mount, drop_caps=mount, hide=hide,
                               cgroups=Cgroups(enabled=False), controls=[], use_tmpfs=mount)
                 tree = Path(folder) / f"tree-{len(notes)}"
                 tree.mkdir()
@@ -405,10 +409,14 @@ class Sandbox:
                     chosen = (label, namespaces, mount)
                     break
                 notes.append(f"{label}: not available ({result.output_tail.strip().splitlines()[-1:] or ['?']})")
+        if chosen is None:
+            raise SandboxUnavailable("the grading sandbox cannot start a process here: " + "; ".join(notes))
         label, namespaces, mount = chosen
         cgroups = Cgroups(enabled=allow_cgroups)
         controls = cls._describe(limits, label, namespaces, mount, found, hide, cgroups, notes)
-        return cls(limits, python, namespaces, readonly=mount, drop_caps=_is_root() and mount, hide=hide,
+        # Capabilities go wherever there is a mount namespace: root's, or those a user namespace
+        # grants, with which the run could otherwise remount its read-only view writable.
+        return cls(limits, python, namespaces, readonly=mount, drop_caps=mount, hide=hide,
                    cgroups=cgroups, controls=controls, use_tmpfs=mount)
 
     @staticmethod
@@ -432,24 +440,29 @@ class Sandbox:
                                 ("covered by empty mounts: " + ", ".join(hide)) if hidden else
                                 "still on disk and readable by the run; the audit hook blocks opening them"))
         caps = found.get("caps")
+        dropped = caps == "0000000000000000"
         if _is_root():
-            controls.append(Control("privileges", caps == "0000000000000000",
-                                    "root, with every capability dropped and locked out of regaining them"
-                                    if caps == "0000000000000000" else
-                                    "runs as root with its capabilities: run the grader as an unprivileged user"))
+            controls.append(Control("privileges", dropped, "root, with every capability dropped and locked out of "
+                                    "regaining them" if dropped else "runs as root with its capabilities: run the "
+                                    "grader where namespaces work, or as an unprivileged user"))
+        else:
+            controls.append(Control("privileges", True, "this user's, with no capability"
+                                    + (" (the user namespace's dropped too)" if dropped and mount else "")))
+        def why(controller: str) -> str:
+            return "; ".join(n for n in cgroups.notes if controller in n or "turned off" in n) or "none found"
+
         pids = "pids" in cgroups.bases
         nproc = not _is_root()
         controls.append(Control("process count", pids or nproc or pid,
                                 f"pids cgroup, at most {limits.processes} tasks" if pids else
                                 f"RLIMIT_NPROC {limits.processes} (this user)" if nproc else
                                 f"watchdog: killed above {limits.processes} tasks (RLIMIT_NPROC does not bind root; "
-                                "no pids cgroup: " + "; ".join(n for n in cgroups.notes if "pids" in n) + ")"))
+                                "no pids cgroup: " + why("pids") + ")"))
         memory = "memory" in cgroups.bases
         controls.append(Control("memory", True, f"RLIMIT_DATA {gib(limits.memory_bytes)} per process"
                                 + (", memory cgroup " + gib(limits.memory_bytes) if memory else "")
                                 + f"; watchdog: killed above {gib(limits.memory_bytes)} in total"
-                                + ("" if memory else " (no memory cgroup: "
-                                   + "; ".join(n for n in cgroups.notes if "memory" in n) + ")")))
+                                + ("" if memory else " (no memory cgroup: " + why("memory") + ")")))
         controls.append(Control("time", True, "per test: the kata's time limit in the run, then the watchdog "
                                 f"{limits.test_grace_s:g} s later; per submission: {limits.submission_s:g} s"))
         controls.append(Control("audit hook", True, "network, new processes, introspection and C libraries "

@@ -28,7 +28,7 @@ from .takehome_submissions import COPIED_SUFFIX, GOOD_SUFFIX, make_submissions
 
 ROOT = Path(__file__).resolve().parents[2]
 KATA = "ar_forecast"
-GRADE_OPTIONS = ["-j", "2", "--test-time-limit", "10", "--time-limit", "120", "--memory", "2G", "--processes", "64"]
+GRADE_OPTIONS = ["-j", "2", "--test-time-limit", "15", "--time-limit", "120", "--memory", "2G", "--processes", "64"]
 
 
 def katas(*args: str, cwd: Path = ROOT, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -343,3 +343,23 @@ def test_the_sandbox_degrades_and_says_so_without_namespaces_or_cgroups(tmp_path
     run = sandbox.run([sys.executable, "-c", "import time; time.sleep(60)"], tree, {}, run_dir=tmp_path / "run",
                       scratch=tmp_path, tag="sleep", watch=None, time_limit_s=1.5)
     assert run.killed and "time limit" in run.killed and run.wall_s < 15
+
+
+def test_without_namespaces_or_cgroups_the_audit_hook_still_contains_and_the_report_says_so(graded, tmp_path):
+    """Where the machine allows no namespaces (some CI runners, containers), grading still holds."""
+    made = graded["made"]
+    out = tmp_path / "report"
+    chosen = [made[name] for name in ("good", "network", "reads_solutions", "fork_loop")]
+    result = katas("grade", *map(str, chosen), "--katas", KATA, "--out", str(out), *GRADE_OPTIONS,
+                   "--no-namespaces", "--no-cgroups", timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    with open(out / "summary.csv", newline="") as handle:
+        rows = {row["submission"]: row for row in csv.DictReader(handle)}
+    assert rows["good"]["score"] == "10.00"
+    assert rows["network"]["score"] == rows["reads_solutions"]["score"] == rows["fork_loop"]["score"] == "0.00"
+    assert "blocked: socket.getaddrinfo" in (out / "network" / "report.md").read_text()
+    assert "blocked: open" in (out / "reads_solutions" / "report.md").read_text()
+    assert "blocked: os.fork" in (out / "fork_loop" / "report.md").read_text()
+    summary = (out / "summary.md").read_text()
+    assert "| network | no | no network namespace here" in summary
+    assert "| process tree | no |" in summary and "turned off" in summary
