@@ -390,10 +390,11 @@ class Batch:
             if kata.id not in result.katas:  # _run already settled katas it could not run at all
                 result.katas[kata.id] = self._score(kata, events, static[kata.id])
             missed = result.unrecorded.get(kata.id)
-            if missed:  # should not happen: the inputs drawn are those recorded, whatever the code does
+            if missed:  # inputs drawn are those recorded whatever the code does; answers too big to store are not
                 result.katas[kata.id].notes.append(
-                    f"{missed} comparison(s) with the reference were not made: their inputs were not among those "
-                    f"recorded (the other checks stand)")
+                    f"{missed} comparison(s) with the reference were not made: no answer was recorded for their "
+                    f"input (too large or not storable, or an input not drawn in the recording); the other checks "
+                    f"stand")
 
     def _forbidden(self, kata: Kata, source: str) -> tuple[str, str]:
         """The forbidden-calls check, decided here from the source (trusted), not in the sandbox."""
@@ -455,9 +456,11 @@ class Batch:
                     changed = ", ".join(str(c) for c in event.get("changed", [])[:10])
                     result.notes.append(f"the code under test replaced what the checks rely on ({changed}) during "
                                         f"{event.get('nodeid')}: every check passed from then on counts as failed")
-                elif event.get("event") == "replay" and event.get("folder") == "tests" and event.get("unrecorded"):
+                elif event.get("event") == "replay" and event.get("folder") == "tests":
                     kata_id = str(event.get("kata"))
-                    result.unrecorded[kata_id] = result.unrecorded.get(kata_id, 0) + int(event["unrecorded"])
+                    missed = int(event.get("unrecorded") or 0) + int(event.get("unstorable") or 0)
+                    if missed:
+                        result.unrecorded[kata_id] = result.unrecorded.get(kata_id, 0) + missed
             shutil.rmtree(tree, ignore_errors=True)
             try:
                 run_dir.rmdir()
@@ -622,14 +625,16 @@ def run(args) -> int:
             batch.prepare()
         except TakeHomeError as exc:
             raise CommandError(str(exc)) from None
-        results = _grade_all(batch, list(zip(names, submissions, strict=True)), args.jobs)
+        _grade_all(batch, list(zip(names, submissions, strict=True)), args.jobs, results)
         for kata_id, first, second, score in integrity.similar_pairs(
                 {r.name: r.sources for r in results}, batch.stubs, threshold):
             for mine, other in ((first, second), (second, first)):
                 found = next(r for r in results if r.name == mine)
                 found.similar.append(f"{kata_id}: {score:.2f} with {other}")
-    finally:
+    finally:  # also after Ctrl-C or a crash of the grader: whatever was graded gets its reports
         wall = time.perf_counter() - started
+        if len(results) < len(submissions) and getattr(batch, "sandbox", None) is not None:
+            batch.notes.append(f"grading was interrupted: {len(results)} of {len(submissions)} submissions graded")
         if results or getattr(batch, "sandbox", None) is not None:
             for found in results:
                 reports.write_submission(out / found.name, found, batch)
@@ -648,10 +653,11 @@ def run(args) -> int:
     return 0
 
 
-def _grade_all(batch: Batch, work: list[tuple[str, Path]], jobs: int) -> list[SubmissionResult]:
+def _grade_all(batch: Batch, work: list[tuple[str, Path]], jobs: int, results: list[SubmissionResult]) -> None:
+    """Grade every submission, `jobs` at a time, with a progress bar; `results` fills as they finish."""
     from rich.console import Console
 
-    console = Console(stderr=True)
+    console = Console(stderr=True)  # rich honours NO_COLOR, and draws no bar where stderr is not a terminal
     done: dict[int, SubmissionResult] = {}
     lock = threading.Lock()
 
@@ -663,21 +669,30 @@ def _grade_all(batch: Batch, work: list[tuple[str, Path]], jobs: int) -> list[Su
         found = batch.grade(name, path)
         with lock:
             done[index] = found
+            results[:] = [done[i] for i in sorted(done)]
         return found
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         futures = {pool.submit(graded, i, name, path): i for i, (name, path) in enumerate(work)}
-        if console.is_terminal:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        try:
+            _follow(futures, console, line, len(work))
+        except BaseException:  # Ctrl-C: finish what is running, start nothing more
+            for future in futures:
+                future.cancel()
+            raise
 
-            with Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                          console=console, transient=False) as bar:
-                task = bar.add_task("grading", total=len(work))
-                for count, future in enumerate(as_completed(futures), 1):
-                    bar.console.print(line(future.result(), count), markup=False, highlight=False)
-                    bar.advance(task)
-        else:
-            for count, future in enumerate(as_completed(futures), 1):
-                print(line(future.result(), count), file=sys.stderr, flush=True)
-    return [done[i] for i in range(len(work))]
 
+def _follow(futures, console, line, total: int) -> None:
+    """One line per submission as it finishes, under a progress bar where stderr is a terminal."""
+    if not console.is_terminal:
+        for count, future in enumerate(as_completed(futures), 1):
+            print(line(future.result(), count), file=sys.stderr, flush=True)
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=False) as bar:
+        task = bar.add_task("grading", total=total)
+        for count, future in enumerate(as_completed(futures), 1):
+            bar.console.print(line(future.result(), count), markup=False, highlight=False)
+            bar.advance(task)

@@ -390,5 +390,6 @@ def pytest_sessionfinish(session, exitstatus):
 
     tables = session.config.stash.get(TABLES, None)
     for (folder, kata_id), table in (tables.by_key.items() if tables is not None else ()):
-        STREAM.emit(event="replay", folder=folder, kata=kata_id, compared=table.hits, unrecorded=table.misses)
+        STREAM.emit(event="replay", folder=folder, kata=kata_id, compared=table.hits, unrecorded=table.misses,
+                    unstorable=table.unstorable)
     STREAM.emit(event="finish", exitstatus=int(exitstatus))

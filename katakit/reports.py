@@ -225,5 +225,5 @@ def summary_markdown(results: list[SubmissionResult], batch, *, wall_s: float, j
     for control in batch.sandbox.controls:
         lines.append(f"| {control.name} | {'yes' if control.active else 'no'} | {_md(control.detail)} |")
     if batch.notes:
-        lines += ["", "## Checks not scored", ""] + [f"- {_md(n)}" for n in batch.notes]
+        lines += ["", "## Batch notes", ""] + [f"- {_md(n)}" for n in batch.notes]
     return "\n".join(lines) + "\n"

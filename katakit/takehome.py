@@ -418,24 +418,29 @@ def pitfall_diagnoses(source: str) -> list[tuple[str, str]]:
 def find_leaks(tree: Path, root: Path, catalog: Catalog, chosen: list[Kata], hints: str) -> list[str]:
     """Everything in `tree` that gives an answer away: reference code, pitfall diagnoses, held-back hints.
 
-    Reference code is every solution line of at least 30 characters that is not also in the
-    kata's stub or its public test (those are what the candidate is meant to have); pitfall
+    Reference code is every solution line of at least 30 characters that is not also in a stub,
+    a public test or the tooling (those are public anyway); pitfall
     diagnoses and held-back hints are matched verbatim. Every kata in the catalog is checked,
     not only the chosen ones.
     """
     chosen_ids = {k.id for k in chosen}
     shown = {"none": 0, "first": 1, "all": 3}[hints]
     needles: list[tuple[str, str]] = []  # (normalised text, what it is)
+    # Lines anyone may see: every stub and public test, and the tooling. A solution line that is
+    # also one of these (a validation message another kata's test repeats) gives nothing away.
+    public_lines = []
+    for path in [*(k.stub_path(root) for k in catalog), *(k.test_path(root) for k in catalog),
+                 *sorted(PACKAGE.rglob("*.py"))]:
+        if path.is_file():
+            public_lines.extend(_norm(line) for line in path.read_text(encoding="utf-8").splitlines())
+    public, public_text = set(public_lines), "\n".join(public_lines)
     for kata in catalog:
-        public = set()
-        for path in (kata.stub_path(root), kata.test_path(root)):
-            if path.is_file():
-                public.update(_norm(line) for line in path.read_text(encoding="utf-8").splitlines())
         solution = kata.solution_path(root)
         if solution.is_file():
             for number, line in enumerate(solution.read_text(encoding="utf-8").splitlines(), 1):
                 text = _norm(line)
-                if len(text) >= 30 and text not in public:
+                # Part of a public line counts as public too (`@tf.function(input_signature=[` is in tests).
+                if len(text) >= 30 and text not in public and text not in public_text:
                     needles.append((text, f"line {number} of solutions/{kata.id}.py"))
         pitfalls_path = kata.pitfalls_path(root)
         if pitfalls_path.is_file():

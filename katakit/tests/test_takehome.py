@@ -261,6 +261,23 @@ def test_recorded_torch_tensors_round_trip():
         assert again.dtype == tensor.dtype and again.shape == tensor.shape and torch.equal(again, tensor)
 
 
+def test_recorded_tf_datasets_round_trip():
+    """A reference that returns a tf.data.Dataset (inference_dataset) can be recorded and replayed."""
+    tf = pytest.importorskip("tensorflow")
+    from katakit.recorded import Unencodable, decode, encode
+
+    features = tf.reshape(tf.range(10, dtype=tf.float32), (5, 2))
+    dataset = tf.data.Dataset.from_tensor_slices(features).batch(2)
+    again = decode(json.loads(json.dumps(encode(dataset))))
+    assert again.element_spec == dataset.element_spec
+    assert [b.numpy().tolist() for b in again] == [b.numpy().tolist() for b in dataset]
+    pairs = tf.data.Dataset.from_tensor_slices((features, tf.range(5))).batch(3)
+    again = decode(encode(pairs))
+    assert again.element_spec == pairs.element_spec and len(list(again)) == 2
+    with pytest.raises(Unencodable, match="infinite"):
+        encode(dataset.repeat())
+
+
 def test_similarity_threshold_separates_copies_from_independent_answers():
     """The measurement behind the default threshold (see docs/benchmarks.md)."""
     import ast
