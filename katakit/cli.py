@@ -17,7 +17,7 @@ from pathlib import Path
 from . import catalog as catalog_module
 
 # Modules that register subcommands, in the order `katas --help` lists them.
-SUBCOMMAND_MODULES = ("katakit.learner", "katakit.quiz")
+SUBCOMMAND_MODULES = ("katakit.learner", "katakit.quiz", "katakit.release", "katakit.grade")
 
 
 class CommandError(Exception):
