@@ -650,6 +650,7 @@ class KataRunner:
                                 bold=True)
             reporter.write_line(f"  check it:   pytest {test_file}")
             reporter.write_line(f"  get a hint: pytest --hint {test_file}")
+            reporter.write_line("  or run `katas`: it watches your file and re-checks it on every save")
         else:
             reporter.write_line("every kata is done. Well played.", green=True, bold=True)
         if self.explanations:
