@@ -9,6 +9,7 @@ import struct
 import zlib
 from bisect import bisect_right
 from itertools import accumulate
+from statistics import NormalDist
 
 from scipy import stats
 
@@ -258,3 +259,19 @@ def integer_form(conversions_a, visitors_a, conversions_b, visitors_b, alternati
     numerator = conversions_b * visitors_a - conversions_a * visitors_b
     z = numerator / math.sqrt(x * (n - x) * visitors_a * visitors_b / n)
     return float(z), _p_value(z, alternative)
+
+
+@alternative("conversion_ztest", "statistics.NormalDist for the p-values, 1 - cdf(|z|) included: its cancellation "
+                                 "costs at most about 1e-16 absolute, inside the tolerance the docstring states.")
+def normal_dist_complements(conversions_a, visitors_a, conversions_b, visitors_b, alternative="two-sided"):
+    pooled = _checked_counts(conversions_a, visitors_a, conversions_b, visitors_b, alternative)
+    rate_a, rate_b = conversions_a / visitors_a, conversions_b / visitors_b
+    z = (rate_b - rate_a) / math.sqrt(pooled * (1 - pooled) * (1 / visitors_a + 1 / visitors_b))
+    normal = NormalDist()
+    if alternative == "two-sided":
+        p = 2 * (1 - normal.cdf(abs(z)))
+    elif alternative == "larger":
+        p = 1 - normal.cdf(z)
+    else:
+        p = normal.cdf(z)
+    return float(z), float(p)

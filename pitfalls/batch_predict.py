@@ -161,6 +161,21 @@ def sorts_the_callers_list(model, requests, max_batch_size):
 
 # ---- correct answers written differently: the tests must accept every one of them -----------
 
+@pitfall("batch_predict", "Returns [] for an empty request list before checking max_batch_size, so "
+                          "max_batch_size=0 passes silently when there happen to be no requests.")
+def returns_early_before_checking(model, requests, max_batch_size):
+    if not requests:
+        return []
+    _check(requests, max_batch_size)
+    results = []
+    with torch.inference_mode():
+        for start in range(0, len(requests), max_batch_size):
+            chunk = requests[start:start + max_batch_size]
+            scores = model(_right_padded(chunk))
+            results.extend(scores[row, :len(request)] for row, request in enumerate(chunk))
+    return results
+
+
 @alternative("batch_predict", "Sorts request indices by length (less padding), batches them with pad_sequence, "
                               "and scatters the results back to the caller's order.")
 def sorted_by_length(model, requests, max_batch_size):

@@ -45,6 +45,13 @@ def ignores_mps(preferred=None):
     return ref.choose_device(preferred)
 
 
+@pitfall("choose_device", "Returns an indexed device, torch.device('cuda', 0), where the docstring asks for "
+                          "torch.device('cuda'): the two compare unequal.")
+def indexed_cuda_device(preferred=None):
+    device = ref.choose_device(preferred)
+    return torch.device(device.type, 0) if device.type == "cuda" else device
+
+
 # ---- to_device ------------------------------------------------------------------------------------
 
 @pitfall("to_device", "Rebuilds every list or tuple as a list: tuples and namedtuples lose their type.")

@@ -83,6 +83,17 @@ def psi_histogram_drops_outliers(train, live, *, bins=10, eps=1e-4):
     return _psi_from(p_counts, q_counts, train.size, live.size, eps)
 
 
+@pitfall("psi", "Replaces only EMPTY fractions by eps (np.where(p == 0, eps, p)); a fraction that is small "
+                "but not zero stays below eps.")
+def psi_floors_only_empty_bins(train, live, *, bins=10, eps=1e-4):
+    train, live = _checked(train, live, bins, eps)
+    edges = np.quantile(train, np.arange(1, bins) / bins)
+    p = _counts(train, edges, bins) / train.size
+    q = _counts(live, edges, bins) / live.size
+    p, q = np.where(p == 0, eps, p), np.where(q == 0, eps, q)
+    return float(np.sum((q - p) * np.log(q / p)))
+
+
 # ---- ks_statistic -----------------------------------------------------------------------------------
 
 @pitfall("ks_statistic", "Evaluates the two CDFs only at the training values, so a largest gap that sits at a "
@@ -145,6 +156,34 @@ def report_inverted_critical_value(train, live, *, bins=10, eps=1e-4, psi_thresh
 def report_rows_as_features(train, live, *, bins=10, eps=1e-4, psi_threshold=0.2, ks_alpha=0.05):
     train, live = np.atleast_2d(np.asarray(train, dtype=np.float64)), np.atleast_2d(np.asarray(live, dtype=float))
     return ref.drift_report(train.T, live.T, bins=bins, eps=eps, psi_threshold=psi_threshold, ks_alpha=ks_alpha)
+
+
+def _redecided(report, psi_drift, ks_drift):
+    report["drifted"] = psi_drift | ks_drift
+    report["alert"] = bool(report["drifted"].any())
+    return report
+
+
+@pitfall("drift_report", "Counts a KS statistic EQUAL to the critical value as drift (ks >= ks_critical); the "
+                         "test rejects only when the statistic is strictly greater.")
+def report_ks_at_the_critical_value_drifts(train, live, *, bins=10, eps=1e-4, psi_threshold=0.2, ks_alpha=0.05):
+    report = ref.drift_report(train, live, bins=bins, eps=eps, psi_threshold=psi_threshold, ks_alpha=ks_alpha)
+    return _redecided(report, report["psi"] >= psi_threshold, report["ks"] >= report["ks_critical"])
+
+
+@pitfall("drift_report", "Counts a feature as drifted only when its PSI is strictly above psi_threshold; a PSI "
+                         "equal to the threshold is drift.")
+def report_psi_strictly_above_threshold(train, live, *, bins=10, eps=1e-4, psi_threshold=0.2, ks_alpha=0.05):
+    report = ref.drift_report(train, live, bins=bins, eps=eps, psi_threshold=psi_threshold, ks_alpha=ks_alpha)
+    return _redecided(report, report["psi"] > psi_threshold, report["ks"] > report["ks_critical"])
+
+
+@pitfall("drift_report", "Returns alert as numpy's bool_ (drifted.any()), not a Python bool: `alert is True` is "
+                         "False and json.dumps refuses it.")
+def report_alert_numpy_bool(train, live, *, bins=10, eps=1e-4, psi_threshold=0.2, ks_alpha=0.05):
+    report = ref.drift_report(train, live, bins=bins, eps=eps, psi_threshold=psi_threshold, ks_alpha=ks_alpha)
+    report["alert"] = report["drifted"].any()
+    return report
 
 
 # ---- correct answers written differently: the tests must accept every one of them -----------

@@ -219,6 +219,66 @@ def newest_first(run_batch, *, max_batch_size, max_wait_ms, clock):
 
 # ---- correct answers written differently: the tests must accept every one of them -----------
 
+class _BaseExceptionsAsFailures(ref._Batcher):
+    def _send(self):
+        batch = self._queue[:self._max_batch_size]
+        del self._queue[:self._max_batch_size]
+        futures = [future for _, _, future in batch]
+        try:
+            results = self._run_batch([request for request, _, _ in batch])
+        except Exception as error:
+            for future in futures:
+                future.set_exception(error)
+            return
+        if len(results) != len(batch):
+            for future in futures:
+                future.set_exception(ValueError("wrong number of results"))
+            return
+        for future, result in zip(futures, results, strict=True):
+            if isinstance(result, BaseException):  # the contract says Exception
+                future.set_exception(result)
+            else:
+                future.set_result(result)
+
+
+@pitfall("make_batcher", "Treats every BaseException instance in run_batch's list as a failure, where the rule is "
+                         "isinstance(entry, Exception).")
+def base_exception_entries_fail(run_batch, *, max_batch_size, max_wait_ms, clock):
+    _validated(max_batch_size, max_wait_ms)
+    return _BaseExceptionsAsFailures(run_batch, max_batch_size, max_wait_ms, clock)
+
+
+class _SharedBatchList(ref._Batcher):
+    """Hands run_batch one list object that it empties and refills for every batch."""
+
+    def _send(self):
+        batch = self._queue[:self._max_batch_size]
+        del self._queue[:self._max_batch_size]
+        futures = [future for _, _, future in batch]
+        shared = self.__dict__.setdefault("_shared", [])
+        shared.clear()
+        shared.extend(request for request, _, _ in batch)
+        try:
+            results = self._run_batch(shared)
+        except Exception as error:
+            for future in futures:
+                future.set_exception(error)
+            return
+        if len(results) != len(batch):
+            for future in futures:
+                future.set_exception(ValueError("wrong number of results"))
+            return
+        for future, result in zip(futures, results, strict=True):
+            (future.set_exception if isinstance(result, Exception) else future.set_result)(result)
+
+
+@pitfall("make_batcher", "Reuses one list for every call of run_batch, so a list that run_batch kept (a model that "
+                         "batches asynchronously, a log) changes under it when the next batch is sent.")
+def reuses_the_batch_list(run_batch, *, max_batch_size, max_wait_ms, clock):
+    _validated(max_batch_size, max_wait_ms)
+    return _SharedBatchList(run_batch, max_batch_size, max_wait_ms, clock)
+
+
 class _DequeWithDeadline:
     """A deque of entries and one deadline: the oldest arrival plus max_wait_ms."""
 

@@ -138,6 +138,20 @@ def folds_across_activations(model):
     return nn.Sequential(OrderedDict(kept)).eval()
 
 
+@pitfall("fold_model", "Folds into the last module of the result so far, which after one fold is the folded "
+                       "layer: a second BatchNorm in a row is folded too, though it follows a BatchNorm.")
+def folds_into_the_result_so_far(model):
+    kept = OrderedDict()
+    for name, child in model.named_children():
+        if kept:
+            last = next(reversed(kept))
+            if ref._can_fold(kept[last], child):
+                kept[last] = ref.fold_batchnorm(kept[last], child)
+                continue
+        kept[name] = copy.deepcopy(child)
+    return nn.Sequential(kept).eval()
+
+
 @pitfall("fold_model", "Calls model.eval() on the model it was given before copying, changing the caller's "
                        "training flag.")
 def switches_the_original_to_eval(model):

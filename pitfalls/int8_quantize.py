@@ -118,6 +118,27 @@ def divides_in_place(weight, axis=0, scale=None):
     return torch.round(target).clamp(-127, 127).to(torch.int8), given
 
 
+@pitfall("quantize_per_channel", "Checks a given scale with (scale <= 0) and isnan only, so an infinite scale is "
+                                 "accepted and quantises the whole channel to 0.")
+def accepts_an_infinite_scale(weight, axis=0, scale=None):
+    if scale is not None and isinstance(scale, torch.Tensor) and scale.is_floating_point() and scale.dim() == 1 \
+            and bool(torch.isinf(scale).any()):
+        w, axis, _, view = _prepared(weight, axis, None)
+        if scale.shape[0] != w.shape[axis] or bool((scale <= 0).any()) or bool(torch.isnan(scale).any()):
+            raise ValueError("bad scale")
+        given = scale.float().clone()
+        return torch.round(w / given.reshape(view)).clamp(-127, 127).to(torch.int8), given
+    return ref.quantize_per_channel(weight, axis, scale)
+
+
+@pitfall("quantize_per_channel", "Checks a given scale's length with numel() but not that it is 1-D, so a 0-d "
+                                 "scale is taken for a single channel.")
+def accepts_a_0d_scale(weight, axis=0, scale=None):
+    if isinstance(scale, torch.Tensor) and scale.dim() == 0:
+        scale = scale.reshape(1)
+    return ref.quantize_per_channel(weight, axis, scale)
+
+
 # ---- dequantize_per_channel -----------------------------------------------------------------------
 
 @pitfall("dequantize_per_channel", "Multiplies by the 1-D scale as it is, which broadcasts it along the LAST axis: "
@@ -134,6 +155,14 @@ def keeps_the_scale_dtype(q, scale, axis=0):
     view = [1] * q.dim()
     view[axis % q.dim()] = q.shape[axis]
     return q.to(scale.dtype) * scale.reshape(view)
+
+
+@pitfall("dequantize_per_channel", "Checks the scale's length with numel() but not that it is 1-D, so a 0-d scale "
+                                   "is taken for a single channel.")
+def dequantize_accepts_a_0d_scale(q, scale, axis=0):
+    if isinstance(scale, torch.Tensor) and scale.dim() == 0:
+        scale = scale.reshape(1)
+    return ref.dequantize_per_channel(q, scale, axis)
 
 
 # ---- correct answers written differently --------------------------------------------------------

@@ -116,6 +116,17 @@ def kthvalue_prunes_all_ties(model, sparsity):
 
 # ---- prune_model ----------------------------------------------------------------------------------
 
+@pitfall("pruning_masks", "Ranks a float32 copy of the magnitudes (.float()), so float64 weights that differ "
+                          "below float32's precision become ties and the wrong ones may be pruned.")
+def ranks_a_float32_copy(model, sparsity):
+    sparsity, weights = _checked(model, sparsity)
+    magnitudes = np.concatenate([w.detach().cpu().float().abs().numpy().ravel() for _, w in weights])
+    k = round(sparsity * magnitudes.size)
+    keep = np.ones(magnitudes.size, dtype=bool)
+    keep[np.argsort(magnitudes, kind="stable")[:k]] = False
+    return _split(torch.from_numpy(keep), weights)
+
+
 @pitfall("prune_model", "Zeroes the weights of the model it was given (weight.data *= mask) and returns it: "
                         "the caller's model is pruned too.")
 def prunes_in_place(model, sparsity):

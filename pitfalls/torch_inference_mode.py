@@ -123,6 +123,23 @@ def switches_gradients_off_globally(model, batch):
             m.training = flag
 
 
+@pitfall("predict", "Restores the flags in `except Exception:` and after a successful call: a BaseException such as "
+                    "KeyboardInterrupt skips both and leaves the model in eval mode.")
+def restores_in_except_exception_only(model, batch):
+    saved = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        with torch.inference_mode():
+            out = model(batch)
+    except Exception:
+        for m, flag in saved:
+            m.training = flag
+        raise
+    for m, flag in saved:
+        m.training = flag
+    return out
+
+
 # ---- correct answers written differently: the tests must accept every one of them -----------
 
 @alternative("predict", "torch.inference_mode() as a decorator, the flags kept in a dict by module name.")

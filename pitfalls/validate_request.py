@@ -154,7 +154,93 @@ def message_without_the_field(request, spec):
         raise RequestError(error.field, error.problem, f"invalid request: {error.problem}") from None
 
 
+def _old_style_convert(name, value, field):
+    """The reference's conversion, but comparing a float array with the int64 limit in numpy's arithmetic."""
+    try:
+        array = np.asarray(value)
+    except ValueError:
+        return ref._convert(name, value, field)
+    target = np.dtype(field.dtype)
+    if array.dtype.kind == "f" and target.kind in "iu" and array.size and np.isfinite(array).all() \
+            and np.array_equal(array, np.floor(array)) and array.max() <= np.iinfo(target).max:
+        # numpy rounds int64's maximum 2**63 - 1 to the float 2.0**63 before comparing: 2.0**63 "fits"
+        if not _shape_ok(array, field):
+            raise RequestError(name, "shape", f"field {name!r}: wrong shape {array.shape}")
+        with np.errstate(invalid="ignore"):  # the wrap-around this mistake lets through
+            return array.astype(target)
+    return ref._convert(name, value, field)
+
+
+@pitfall("validate_request", "Compares a float array with np.iinfo(np.int64).max in numpy, which rounds the limit "
+                             "up to 2.0**63 first: 2.0**63 passes and wraps to -2**63.")
+def int64_limit_compared_in_float(request, spec):
+    return _with_batches(request, spec, _old_style_convert)
+
+
+@pitfall("validate_request", "Trusts np.asarray's dtype to spot booleans: [3, True] becomes the integer array "
+                             "[3, 1], so a boolean among numbers is accepted as 1.")
+def booleans_hidden_among_numbers(request, spec):
+    def convert(name, value, field):
+        return ref._convert(name, np.asarray(value), field)  # the array no longer shows the boolean
+
+    return _with_batches(request, spec, convert)
+
+
+@pitfall("validate_request", "Checks the bounds only when both are set (if min is not None and max is not None), "
+                             "so a field with only a maximum, or only a minimum, has no bound at all.")
+def bounds_only_in_pairs(request, spec):
+    def convert(name, value, field):
+        if (field.min is None) != (field.max is None):
+            field = type("Unbounded", (), {"dtype": field.dtype, "shape": field.shape, "min": None, "max": None})()
+        return ref._convert(name, value, field)
+
+    return _with_batches(request, spec, convert)
+
+
+@pitfall("validate_request", "Takes the batch size from the first field of the REQUEST, not of the spec, so the "
+                             "field reported depends on the order the client sent them in.")
+def batch_from_the_requests_first_field(request, spec):
+    _names(request, spec)
+    out, batch = {}, None
+    for name in request:
+        field = spec[name]
+        array = ref._convert(name, request[name], field)
+        if array.shape[0] < 1:
+            raise RequestError(name, "batch", f"field {name!r}: empty batch (0 rows)")
+        if batch is None:
+            batch = array.shape[0]
+        elif array.shape[0] != batch:
+            raise RequestError(name, "batch", f"field {name!r} has batch size {array.shape[0]}, expected {batch}")
+        out[name] = array
+    return {name: out[name] for name in spec}
+
+
+@pitfall("validate_request", "Writes each converted array back into the caller's request dict, which the caller "
+                             "still owns and may log or retry.")
+def converts_the_request_in_place(request, spec):
+    out = ref.validate_request(request, spec)
+    request.update(out)
+    return dict(out)
+
+
 # ---- correct answers written differently: the tests must accept every one of them -----------
+
+def _any_bool_leaf(value):
+    """Whether a nested list/tuple/array holds a boolean, which np.asarray turns into 0 or 1 beside numbers."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list | tuple):
+            stack.extend(item)
+        elif isinstance(item, np.ndarray):
+            if item.dtype.kind == "b":
+                return True
+            if item.dtype.kind == "O":
+                stack.extend(item.ravel().tolist())
+        elif type(item) in (bool, np.bool_):
+            return True
+    return False
+
 
 def _problems(name, value, field):
     """Every problem of one field, in no particular order, as (problem, message) pairs."""
@@ -171,6 +257,9 @@ def _problems(name, value, field):
                                                                                 strict=False)):
         found.append(("shape", f"{name}: shape {array.shape} does not fit {field.shape}"))
     is_bool = np.issubdtype(array.dtype, np.bool_)
+    if target != np.bool_ and _any_bool_leaf(value):
+        found.append(("dtype", f"{name}: expected {target} values, found a boolean among them"))
+        return found, None
     if (target == np.bool_) != is_bool:
         found.append(("dtype", f"{name}: expected {target} values, got {array.dtype}"))
         return found, None
@@ -186,7 +275,7 @@ def _problems(name, value, field):
     if np.issubdtype(target, np.integer) and array.size:
         info = np.iinfo(target)
         exact = array.astype(object) if np.issubdtype(array.dtype, np.integer) else as_float  # Python ints
-        if exact.min() < info.min or exact.max() > info.max:
+        if float(exact.min()) < info.min or float(exact.max()) > info.max:  # Python float vs int: exact
             found.append(("range", f"{name}: {target} holds {info.min}..{info.max}"))
     elif target == np.float32 and array.size and np.abs(as_float).max() > np.finfo(np.float32).max:
         found.append(("range", f"{name}: too large for float32"))
@@ -248,7 +337,7 @@ def rule_by_rule(request, spec):
     out = {}
     for name, field in spec.items():
         array, target = arrays[name], np.dtype(field.dtype)
-        if (array.dtype.kind == "b") != (target.kind == "b"):
+        if (array.dtype.kind == "b") != (target.kind == "b") or (target.kind != "b" and _any_bool_leaf(request[name])):
             raise RequestError(name, "dtype", f"{name!r}: {array.dtype} cannot be read as {target.name}")
         if array.dtype.kind == "f":
             if not np.all(np.isfinite(array)):
@@ -265,9 +354,70 @@ def rule_by_rule(request, spec):
                 limit = float(np.finfo(np.float32).max)
                 bounds = [max(bounds[0], -limit) if bounds[0] is not None else -limit,
                           min(bounds[1], limit) if bounds[1] is not None else limit]
-            if (bounds[0] is not None and array.min() < bounds[0]) or (bounds[1] is not None
-                                                                          and array.max() > bounds[1]):
+            low, high = array.min().item(), array.max().item()  # Python scalars: exact comparisons
+            if (bounds[0] is not None and low < bounds[0]) or (bounds[1] is not None and high > bounds[1]):
                 raise RequestError(name, "range", f"{name!r} must lie in [{bounds[0]}, {bounds[1]}], got "
                                                   f"[{array.min()}, {array.max()}]")
         out[name] = np.array(array, dtype=target, copy=True)
+    return out
+
+
+_INT_LIMITS = {"uint8": (0, 255), "int32": (-2**31, 2**31 - 1), "int64": (-2**63, 2**63 - 1)}
+
+
+def _python_leaves(value):
+    """The scalars of a nested value as Python objects, in C order; unreadable ones as object()."""
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind == "O":
+            return [x for v in value.ravel() for x in _python_leaves(v)]
+        return value.ravel().tolist() if value.dtype.kind in "biuf" else [object()]
+    if isinstance(value, list | tuple):
+        return [x for v in value for x in _python_leaves(v)]
+    if isinstance(value, np.generic):
+        return [value.item()] if value.dtype.kind in "biuf" else [object()]
+    return [value]
+
+
+@alternative("validate_request", "Walks the nested value down to Python scalars and checks every one in plain "
+                                 "Python (isinstance, float.is_integer, exact int/float comparisons).")
+def plain_python_scalars(request, spec):
+    _names(request, spec)
+    out, batch = {}, None
+    for name, field in spec.items():
+        value = request[name]
+        try:
+            shape = np.asarray(value).shape
+        except ValueError:
+            raise RequestError(name, "shape", f"field {name!r} is not rectangular") from None
+        if len(shape) != len(field.shape) or any(w is not None and w != g for w, g in zip(field.shape, shape,
+                                                                                          strict=False)):
+            raise RequestError(name, "shape", f"field {name!r}: expected {field.shape}, got {shape}")
+        if shape[0] < 1 or (batch is not None and shape[0] != batch):
+            raise RequestError(name, "batch", f"field {name!r}: batch size {shape[0]}, expected {batch or '>= 1'}")
+        batch = shape[0] if batch is None else batch
+        leaves = _python_leaves(value)
+        if field.dtype == "bool":
+            if not all(isinstance(v, bool) for v in leaves):
+                raise RequestError(name, "dtype", f"field {name!r} expects bool values")
+            out[name] = np.array(leaves, dtype=bool).reshape(shape)
+            continue
+        if any(isinstance(v, bool) or not isinstance(v, int | float) for v in leaves):
+            raise RequestError(name, "dtype", f"field {name!r} expects {field.dtype} numbers")
+        if any(isinstance(v, float) and not np.isfinite(v) for v in leaves):
+            raise RequestError(name, "non_finite", f"field {name!r} holds NaN or infinity")
+        if field.dtype in _INT_LIMITS and any(isinstance(v, float) and not v.is_integer() for v in leaves):
+            raise RequestError(name, "dtype", f"field {name!r} expects whole numbers for {field.dtype}")
+        low, high = _INT_LIMITS.get(field.dtype, (None, None))
+        if field.dtype == "float32":
+            high = float(np.finfo(np.float32).max)
+            low = -high
+        for v in leaves:
+            if ((field.min is not None and v < field.min) or (field.max is not None and v > field.max)
+                    or (low is not None and not low <= v <= high)):
+                raise RequestError(name, "range", f"field {name!r}: {v} is out of range")
+        if field.dtype in _INT_LIMITS:
+            leaves = [int(v) for v in leaves]
+        holder = np.empty(len(leaves), dtype=object)
+        holder[:] = leaves
+        out[name] = holder.astype(field.dtype).reshape(shape)
     return out

@@ -182,7 +182,9 @@ def conversion_ztest(conversions_a: int, visitors_a: int, conversions_b: int, vi
 
     This is ``statsmodels.stats.proportion.proportions_ztest([conversions_b, conversions_a],
     [visitors_b, visitors_a], alternative=alternative)``; you may not use statsmodels here.
-    Values must match it to a relative tolerance of 1e-9 (p-values below 1e-12 may be 0).
+    Values must match it within a relative tolerance of 1e-9 or an absolute one of 1e-12,
+    whichever is larger (``math.isclose(yours, its, rel_tol=1e-9, abs_tol=1e-12)``), so
+    p-values below 1e-12 may be 0.
 
     Args:
         conversions_a, visitors_a: conversions and users in variant A, integers with

@@ -83,7 +83,8 @@ def batch_predict(model: nn.Module, requests: list[torch.Tensor], max_batch_size
     Returns:
         A new list with one float32 tensor per request, in the order of `requests`: result i
         has shape ``(len(requests[i]), num_classes)``. An empty `requests` gives ``[]``
-        without calling the model.
+        without calling the model (`max_batch_size` is still checked: an empty list with
+        ``max_batch_size=0`` raises ``ValueError``).
 
     Raises:
         ValueError: if ``max_batch_size < 1``, or a request is not 1-D or is empty.

@@ -53,6 +53,17 @@ def _shape_text(shape) -> str:
     return "(" + ", ".join("any" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
+def _holds_a_bool(value) -> bool:
+    """Whether a nested value holds a boolean anywhere: np.asarray([3, True]) would hide it as the integer 1."""
+    if isinstance(value, bool | np.bool_):
+        return True
+    if isinstance(value, np.ndarray):
+        return value.dtype.kind == "b" or (value.dtype.kind == "O" and any(map(_holds_a_bool, value.flat)))
+    if isinstance(value, list | tuple):
+        return any(map(_holds_a_bool, value))
+    return False
+
+
 def _convert(name: str, value, field) -> np.ndarray:
     """One field's value as an array of the field's dtype, or a RequestError for its first problem."""
     try:
@@ -73,7 +84,7 @@ def _convert(name: str, value, field) -> np.ndarray:
         if kind != "b":
             raise RequestError(name, "dtype", f"field {name!r}: expected bool values, got {given.dtype}")
         return given.astype(target)
-    if kind == "b":
+    if kind == "b" or _holds_a_bool(value):
         raise RequestError(name, "dtype", f"field {name!r}: expected {target.name} values, got booleans "
                                           f"(booleans are not accepted as numbers)")
     if kind == "f":
@@ -83,13 +94,15 @@ def _convert(name: str, value, field) -> np.ndarray:
             raise RequestError(name, "dtype", f"field {name!r}: expected {target.name} values, got floats that "
                                               f"are not whole numbers")
     if given.size:
-        low, high = given.min(), given.max()
+        # Python scalars compare exactly: the float 2.0**63 is above int64's maximum 2**63 - 1, which numpy would
+        # first round to the float 2.0**63 and call equal.
+        low, high = given.min().item(), given.max().item()
         if target.kind in "iu":
             limits = np.iinfo(target)
             if low < limits.min or high > limits.max:
                 raise RequestError(name, "range", f"field {name!r}: {target.name} holds {limits.min} to "
                                                   f"{limits.max}, got values from {low} to {high}")
-        elif target == np.float32 and max(abs(low), abs(high)) > np.finfo(np.float32).max:
+        elif target == np.float32 and max(abs(low), abs(high)) > float(np.finfo(np.float32).max):
             raise RequestError(name, "range", f"field {name!r}: a value is too large for float32")
         if field.min is not None and low < field.min:
             raise RequestError(name, "range", f"field {name!r}: values must be >= {field.min}, got {low}")

@@ -18,6 +18,7 @@ for give p-values far below that.
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import os
@@ -452,7 +453,9 @@ print(json.dumps(out))
 def run_in_child(kata, ids, experiment, weights, hash_seed):
     functions = {}
     for name in ("hash_bucket", "pick_variant", "assign_variant"):
-        function = getattr(kata, name)
+        # The learner's functions reach the tests wrapped (functools.wraps) by the kata runner, whose own file
+        # cannot be loaded on its own: take the file and name of the function inside the wrapper.
+        function = inspect.unwrap(getattr(kata, name))
         functions[name] = (function.__code__.co_filename, function.__name__)
     spec = {"module": kata.__file__, "functions": functions, "ids": ids, "experiment": experiment,
             "weights": weights, "others": random_ids(500, seed=hash_seed + 100)}

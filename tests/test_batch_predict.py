@@ -220,6 +220,14 @@ def test_max_batch_size_below_one_raises_value_error(kata, max_batch_size):
         kata.batch_predict(make_model(), make_requests([3, 2]), max_batch_size)
 
 
+@pytest.mark.parametrize("max_batch_size", [0, -3])
+def test_max_batch_size_below_one_raises_even_with_no_requests(kata, max_batch_size):
+    recorder = Recorder(make_model())
+    with pytest.raises(ValueError):
+        kata.batch_predict(recorder, [], max_batch_size)
+    assert not recorder.calls, "with no requests the model must not be called"
+
+
 @pytest.mark.parametrize("bad", ["empty", "2-D", "0-D"])
 def test_a_malformed_request_raises_value_error(kata, bad):
     request = {"empty": torch.zeros(0, dtype=torch.int64), "2-D": torch.ones(2, 3, dtype=torch.int64),

@@ -130,7 +130,9 @@ def pretend(monkeypatch, cuda, mps):
 def assert_device(result, kind, what):
     __tracebackhide__ = True
     assert isinstance(result, torch.device), f"{what}: expected a torch.device, got {result!r}"
-    assert result.type == kind and result.index in (None, 0), f"{what}: expected torch.device({kind!r}), got {result!r}"
+    assert result.type == kind and result.index is None, (
+        f"{what}: expected torch.device({kind!r}), a device without an index, got {result!r} (and "
+        f"torch.device('cuda:0') != torch.device('cuda'))")
 
 
 @pytest.mark.parametrize("cuda, mps, expected", [(True, False, "cuda"), (True, True, "cuda"), (False, True, "mps"),

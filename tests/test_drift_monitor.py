@@ -52,7 +52,7 @@ def same_report(yours, expected) -> bool:
             return False
     return (np.array_equal(yours["drifted"], expected["drifted"]) and STAT(yours["ks_critical"],
                                                                           expected["ks_critical"])
-            and isinstance(yours["alert"], bool | np.bool_) and bool(yours["alert"]) == bool(expected["alert"]))
+            and isinstance(yours["alert"], bool) and yours["alert"] == expected["alert"])
 
 
 def ks_oracle(train, live):
@@ -152,6 +152,15 @@ def test_psi_eps_replaces_empty_fractions_without_renormalising(kata):
         assert_float(kata.psi(train, live, bins=2, eps=eps), expected, f"psi with eps={eps}")
 
 
+def test_psi_eps_replaces_every_fraction_below_it_not_only_empty_ones(kata):
+    train = np.arange(1.0, 9.0)  # bins=4: p = [0.25] * 4, all below eps = 0.3, so all become 0.3
+    live = np.array([1.0, 2.0, 3.0, 4.0])  # q = [0.5, 0.5, 0, 0] -> [0.5, 0.5, 0.3, 0.3]
+    expected = 2 * (0.5 - 0.3) * math.log(0.5 / 0.3)
+    assert_float(kata.psi(train, live, bins=4, eps=0.3), expected,
+                 "psi(1..8, [1, 2, 3, 4], bins=4, eps=0.3): every fraction below eps (0.25 here, not only 0) "
+                 "is replaced by eps")
+
+
 def test_psi_single_values(kata):
     assert_float(kata.psi([2.0], [2.0], bins=3), 0.0, "psi([2], [2])")
     # One training value: all edges are 2.0; 1.0 goes into bin 0, the training value into the last bin.
@@ -245,7 +254,9 @@ def assert_report(report, train, live, bins=10, eps=1e-4, psi_threshold=0.2, ks_
         assert isinstance(value, np.ndarray) and value.dtype == dtype and value.shape == (features,), (
             f"report[{key!r}] must be a {np.dtype(dtype).name} array of shape ({features},) (one entry per feature, "
             f"i.e. per column); got {describe(value)}")
-    assert isinstance(report["alert"], bool | np.bool_), f"report['alert'] must be a bool, got {report['alert']!r}"
+    assert isinstance(report["alert"], bool), (
+        f"report['alert'] must be a Python bool (bool(...) of a numpy result; json.dumps refuses numpy's bool_), "
+        f"got {type(report['alert']).__name__}: {report['alert']!r}")
     n, m = len(train2), len(live2)
     assert_float(report["ks_critical"], critical(n, m, ks_alpha), f"ks_critical for n={n}, m={m}, alpha={ks_alpha}")
     psis = [psi_by_definition(train2[:, j], live2[:, j], bins, eps) for j in range(features)]
@@ -289,6 +300,46 @@ def test_report_either_statistic_can_raise_the_alarm(kata):
     only_psi = kata.drift_report(train, live, psi_threshold=0.05, ks_alpha=1e-200)  # a huge critical value
     assert_report(only_psi, train, live, psi_threshold=0.05, ks_alpha=1e-200)
     assert only_ks["alert"] and only_psi["alert"], "either statistic alone is enough to raise the alert"
+
+
+def test_report_psi_exactly_at_the_threshold_is_drift(kata):
+    # The threshold is your own PSI of the feature, so no rounding difference between answers matters.
+    train, live = _features(400, 150, seed=3)
+    train, live = train[:, 2], live[:, 2]
+    never_ks = {"ks_alpha": 1e-200}  # a critical value above 1: only PSI can raise the alarm
+    value = float(kata.drift_report(train, live, **never_ks)["psi"][0])
+    assert value > 0
+    at = kata.drift_report(train, live, psi_threshold=value, **never_ks)
+    assert at["drifted"].tolist() == [True] and at["alert"] is True, (
+        f"with psi_threshold equal to the feature's PSI ({value!r}) the feature has drifted: PSI >= psi_threshold")
+    above = kata.drift_report(train, live, psi_threshold=float(np.nextafter(value, np.inf)), **never_ks)
+    assert above["drifted"].tolist() == [False] and above["alert"] is False, (
+        "with psi_threshold just above the feature's PSI nothing has drifted")
+
+
+def test_report_ks_exactly_at_the_critical_value_is_not_drift(kata):
+    # Two disjoint samples: D = 1. Bisect ks_alpha, on your own ks_critical, to where it equals 1.0 exactly.
+    never_psi = {"psi_threshold": 1e9}
+    for n, m in ((4, 4), (4, 5), (3, 7)):
+        train, live = np.arange(float(n)), np.arange(100.0, 100.0 + m)
+        low, high = 1e-12, 0.999  # ks_critical falls as ks_alpha grows: > 1 at low, < 1 at high
+        for _ in range(300):
+            middle = (low + high) / 2
+            if not low < middle < high:
+                break
+            if kata.drift_report(train, live, ks_alpha=middle, **never_psi)["ks_critical"] >= 1.0:
+                low = middle
+            else:
+                high = middle
+        at = kata.drift_report(train, live, ks_alpha=low, **never_psi)
+        assert_float(at["ks_critical"], critical(n, m, low), f"ks_critical for n={n}, m={m}, alpha={low!r}")
+        assert_float(float(at["ks"][0]), 1.0, "the KS statistic of two disjoint samples")
+        if at["ks_critical"] == 1.0:
+            assert at["drifted"].tolist() == [False] and at["alert"] is False, (
+                f"KS = ks_critical = 1.0 (n={n}, m={m}, ks_alpha={low!r}) is not drift: the KS statistic must be "
+                f"STRICTLY greater than the critical value")
+            return
+    pytest.skip("no ks_alpha gave a critical value of exactly 1.0 (rounding); the strictness is not checked")
 
 
 @settings(max_examples=40, phases=NO_EXPLAIN)

@@ -47,6 +47,10 @@ class RequestFailure(Exception):
     """What the fake model returns, as a result, for a request it rejects."""
 
 
+class NotAnError(BaseException):
+    """A BaseException that is not an Exception: as an entry of run_batch's list, it is a plain result."""
+
+
 class FakeModel:
     """run_batch: records (time, requests) and returns ("ok", request) for each request.
 
@@ -323,8 +327,14 @@ def test_run_batch_gets_a_new_list_in_arrival_order(kata):
     batcher.poll()
     batcher.submit("third")
     assert batches(model) == [("first", "second")]
+    for r in ("fourth", "fifth", "sixth"):  # [third, fourth, fifth] is full, then sixth is flushed alone
+        batcher.submit(r)
+    batcher.flush()
+    assert batches(model) == [("first", "second"), ("third", "fourth", "fifth"), ("sixth",)], (
+        f"batches sent: {batches(model)}")
     assert all(received == list(copy) for received, copy in model.lists), (
-        "the list given to run_batch changed after the call: give it a new list, not the batcher's queue")
+        "a list given to run_batch changed after the call (emptied, or reused for a later batch): give each call "
+        "a new list, not the batcher's queue")
 
 
 def test_a_failing_batch_reaches_exactly_its_callers(kata):
@@ -366,6 +376,23 @@ def test_a_rejected_request_fails_alone(kata):
         f"run_batch returned an exception instance as b's result: b's future gets it with set_exception; "
         f"yours holds {outcome!r}")
     assert_result(futures[2], ("ok", "c"))
+
+
+def test_only_exception_instances_are_failures(kata):
+    # The rule is isinstance(entry, Exception): a BaseException that is not an Exception, or an exception
+    # class, is an ordinary result.
+    odd = NotAnError("an ordinary result that happens to be a BaseException")
+    clock = FakeClock()
+    batcher = kata.make_batcher(lambda xs: [odd, ValueError, "fine"], max_batch_size=3, max_wait_ms=10,
+                                clock=clock)
+    futures = [batcher.submit(r) for r in "abc"]
+    outcomes = [settled(f) for f in futures]
+    assert outcomes[0] == ("result", odd), (
+        f"run_batch returned a BaseException that is not an Exception: it is a result (set_result), not a "
+        f"failure; the future holds {outcomes[0]!r}")
+    assert outcomes[1] == ("result", ValueError), (
+        f"run_batch returned the class ValueError, not an instance: it is a result; the future holds {outcomes[1]!r}")
+    assert outcomes[2] == ("result", "fine")
 
 
 @pytest.mark.parametrize("wrong", ["short", "long"])

@@ -345,6 +345,15 @@ def test_fold_model_leaves_unfoldable_batchnorms(kata):
                 "only a BatchNorm right after a matching layer, with running statistics, is folded")
 
 
+def test_fold_model_folds_one_batchnorm_per_layer(kata):
+    # The second BatchNorm follows a BatchNorm, not a layer: it stays, though folding it too would compute the same.
+    model = trained_like(nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.BatchNorm1d(4, eps=0.2), nn.ReLU()),
+                         seed=15)
+    check_model(kata, model, torch.randn(5, 3, dtype=torch.float64), ["0", "2", "3"],
+                "Linear, BatchNorm1d, BatchNorm1d: only the BatchNorm right after the Linear is folded (look at the "
+                "model's children, not at the layers you have already folded)")
+
+
 def test_fold_model_without_batchnorm_is_a_copy(kata):
     model = trained_like(nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2)), seed=13)
     check_model(kata, model, torch.randn(4, 3, dtype=torch.float64), ["0", "1", "2"], "a model with no BatchNorm")

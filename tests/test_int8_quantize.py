@@ -256,6 +256,8 @@ INVALID_WEIGHTS = {
     "axis -3 of 2": (torch.ones(2, 3), -3, None),
     "scale of the wrong length": (torch.ones(2, 3), 0, torch.ones(3)),
     "2-D scale": (torch.ones(2, 3), 0, torch.ones(2, 1)),
+    "0-d scale": (torch.ones(1, 3), 0, torch.tensor(0.5)),
+    "infinite scale": (torch.ones(2, 3), 0, torch.tensor([1.0, math.inf])),
     "zero scale": (torch.ones(2, 3), 0, torch.tensor([1.0, 0.0])),
     "negative scale": (torch.ones(2, 3), 0, torch.tensor([1.0, -0.5])),
     "NaN scale": (torch.ones(2, 3), 0, torch.tensor([math.nan, 1.0])),
@@ -305,6 +307,7 @@ INVALID_CODES = {
     "0-d codes": (torch.tensor(3, dtype=torch.int8), torch.ones(1), 0),
     "wrong length": (torch.ones(2, 3, dtype=torch.int8), torch.ones(3), 0),
     "2-D scale": (torch.ones(2, 3, dtype=torch.int8), torch.ones(2, 1), 0),
+    "0-d scale": (torch.ones(1, 3, dtype=torch.int8), torch.tensor(0.5), 0),
     "integer scale": (torch.ones(2, 3, dtype=torch.int8), torch.ones(2, dtype=torch.int64), 0),
     "axis out of range": (torch.ones(2, 3, dtype=torch.int8), torch.ones(2), 2),
 }

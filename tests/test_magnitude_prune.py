@@ -292,6 +292,22 @@ def test_existing_zeros_are_pruned_first(kata):
                 "at 0.7, round(4.2) = 4 are pruned: the three zeros, then 0.1")
 
 
+@pytest.mark.parametrize("order", ["ascending", "descending"])
+def test_float64_weights_are_ranked_in_float64(kata, order):
+    # Magnitudes 1e-12 apart are distinct in float64 but all the same float32: ranking a float32 copy turns
+    # them into ties and prunes whichever its sort happens to pick.
+    values = torch.tensor([1.0, 1.0 + 1e-12, 1.0 + 2e-12, 1.0 + 3e-12, -(1.0 + 4e-12), 1.0 + 5e-12],
+                          dtype=torch.float64)
+    if order == "descending":
+        values = values.flip(0)
+    model = nn.Sequential(nn.Linear(6, 1, bias=False, dtype=torch.float64))
+    with torch.no_grad():
+        model[0].weight.copy_(values.reshape(1, 6))
+    expected = (values.abs() > 1.0 + 2.5e-12).reshape(1, 6)  # the 3 smallest of 6 are pruned at 0.5
+    check_masks(kata.pruning_masks(model, 0.5), model, {"0.weight": expected},
+                "a float64 model: rank the magnitudes in float64 (a float32 copy makes these six weights equal)")
+
+
 def test_masks_leave_the_model_alone(kata):
     model = build("cnn", 8)
     model.train()

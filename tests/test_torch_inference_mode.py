@@ -42,11 +42,15 @@ class ModelFailure(Exception):
     """Raised by a test model on purpose."""
 
 
+class ModelInterrupted(BaseException):
+    """Raised by a test model on purpose; like KeyboardInterrupt, it is a BaseException but not an Exception."""
+
+
 class Net(nn.Module):
     """Linear -> BatchNorm -> ReLU -> Dropout -> Linear -> Dropout -> Linear, in nested containers.
 
     Records what it saw at each forward pass in `self.seen`; raises ModelFailure after
-    recording when `self.fail` is set.
+    recording when `self.fail` is set (or `self.fail`'s own exception class, when it is one).
     """
 
     def __init__(self, depth: int = 1, dropout: float = 0.5):
@@ -67,7 +71,7 @@ class Net(nn.Module):
         self.seen.append(Seen(tuple(m.training for m in self.modules()), torch.is_inference_mode_enabled(),
                               torch.is_grad_enabled()))
         if self.fail:
-            error = ModelFailure("this model fails on purpose")
+            error = (self.fail if isinstance(self.fail, type) else ModelFailure)("this model fails on purpose")
             self.raised.append(error)
             raise error
         return self.head(self.body(x))
@@ -239,6 +243,19 @@ def test_flags_are_restored_when_the_model_raises(kata, case):
     assert flags(net) == pattern, (
         f"the model raised and its training flags were not restored (restore them in a finally block)\n"
         f"  before: {pattern}\n  after:  {flags(net)}")
+
+
+def test_flags_are_restored_when_the_model_raises_a_base_exception(kata):
+    net = make_net()
+    pattern = MIXED["training, frozen batch norm"]
+    set_flags(net, pattern)
+    net.fail = ModelInterrupted  # not an Exception: `except Exception:` does not see it, `finally:` does
+    with pytest.raises(ModelInterrupted) as raised:
+        kata.predict(net, make_batch(4))
+    assert net.raised and raised.value is net.raised[-1], "let the model's own exception propagate unchanged"
+    assert flags(net) == pattern, (
+        f"the model raised a BaseException (as KeyboardInterrupt is) and the training flags were not restored "
+        f"(restore them in a finally block, not in `except Exception:`)\n  before: {pattern}\n  after:  {flags(net)}")
 
 
 def test_flags_are_restored_after_a_shape_error_from_torch(kata):

@@ -142,10 +142,16 @@ def test_the_request_is_not_modified(kata):
     pixels = np.array([[[0.0, 0.5, 1.0], [0.25, 0.75, 0.5]]])
     request = {"pixels": pixels, "label": [4], "mask": np.array([[True, True, False]])}
     before = {k: np.array(v, copy=True) for k, v in request.items()}
+    objects = dict(request)
     out = kata.validate_request(request, IMAGE)
     assert set(request) == set(before), "the request dict was changed"
     for name, value in before.items():
-        assert np.array_equal(np.asarray(request[name]), value), f"the request's {name!r} was modified"
+        assert request[name] is objects[name], (
+            f"the request's {name!r} was replaced by another object (the converted array?): leave the request as "
+            f"it was and put the converted values in the new dict")
+        now = np.asarray(request[name])
+        assert now.dtype == value.dtype and np.array_equal(now, value), f"the request's {name!r} was modified"
+    assert request["label"] == [4], "the request's 'label' list was modified"
     assert out is not request, "return a new dict"
 
 
@@ -171,6 +177,11 @@ SINGLE_PROBLEMS = {
     "ragged rows": (_image_with(mask=[[True, False, True], [False, True]]), {("mask", "shape"): []}),
     "a fraction for an integer": (_image_with(label=[3, 7.5]), {("label", "dtype"): ["int64"]}),
     "booleans for an integer": (_image_with(label=[True, False]), {("label", "dtype"): ["int64"]}),
+    # np.asarray([3, True]) is the integer array [3, 1]: a boolean hidden among numbers is still a boolean.
+    "a boolean among integers": (_image_with(label=[3, True]), {("label", "dtype"): ["int64"]}),
+    "a boolean among floats": (_image_with(pixels=[[[0.5, 0.5, 0.5], [0.5, True, 0.5]]] * 2),
+                               {("pixels", "dtype"): ["float32"]}),
+    "a numpy boolean among integers": (_image_with(label=[np.bool_(False), 2]), {("label", "dtype"): ["int64"]}),
     "integers for a bool": (_image_with(mask=[[1, 0, 1], [0, 0, 1]]), {("mask", "dtype"): ["bool"]}),
     "strings for a float": (_image_with(pixels=[[["0", "1", "0"]] * 2] * 2), {("pixels", "dtype"): ["float32"]}),
     "None among floats": (_image_with(pixels=[[[0.0, None, 0.0]] * 2] * 2), {("pixels", "dtype"): ["float32"]}),
@@ -194,11 +205,27 @@ def test_each_problem_is_reported_with_its_field(kata, case):
 
 @pytest.mark.parametrize("dtype, value", [
     ("uint8", 256), ("uint8", 300), ("uint8", -1), ("int32", 2**31), ("int32", -2**31 - 1),
-    ("int64", 1e20), ("float32", 1e39), ("float32", -1e39),
-], ids=["uint8-256", "uint8-300", "uint8-neg", "int32-high", "int32-low", "int64-1e20", "float32-high", "float32-low"])
+    ("int64", 1e20), ("int64", 2.0**63), ("int64", np.float64(2.0**63)), ("float32", 1e39), ("float32", -1e39),
+], ids=["uint8-256", "uint8-300", "uint8-neg", "int32-high", "int32-low", "int64-1e20", "int64-2**63",
+        "int64-np-2**63", "float32-high", "float32-low"])
 def test_values_the_dtype_cannot_hold_are_out_of_range(kata, dtype, value):
-    # No bounds in the spec: the dtype's own limits apply. Casting first would wrap 300 to 44.
+    # No bounds in the spec: the dtype's own limits apply. Casting first would wrap 300 to 44, and 2.0**63 to
+    # -2**63; numpy compares a float64 array with int64's maximum 2**63 - 1 by first rounding that to 2.0**63.
     expect_error(kata, {"x": [1, value]}, {"x": Spec(dtype, (None,))}, {("x", "range"): []})
+
+
+def test_a_float_array_just_above_the_int64_limit_is_out_of_range(kata):
+    expect_error(kata, {"x": np.array([1.0, 2.0**63])}, {"x": Spec("int64", (None,))}, {("x", "range"): []})
+
+
+@pytest.mark.parametrize("bounds, value", [((None, 9), 10), ((0, None), -1), ((None, 1.0), 1.5), ((-1.0, None), -2.0)],
+                         ids=["int-max-only", "int-min-only", "float-max-only", "float-min-only"])
+def test_a_single_bound_is_enforced_on_its_own(kata, bounds, value):
+    dtype = "int64" if isinstance(value, int) else "float32"
+    spec = {"x": Spec(dtype, (None,), *bounds)}
+    expect_error(kata, {"x": [0, value]}, spec, {("x", "range"): []})
+    inside = bounds[0] if bounds[0] is not None else bounds[1]
+    expect_valid(kata, {"x": [inside]}, spec, {"x": np.array([inside], dtype=dtype)})
 
 
 @pytest.mark.parametrize("value", [float("inf"), float("-inf")], ids=["inf", "-inf"])
@@ -211,10 +238,13 @@ def test_an_empty_batch_is_rejected(kata):
     expect_error(kata, request, IMAGE, {(name, "batch"): ["0"] for name in IMAGE})
 
 
-def test_the_first_field_sets_the_batch_size(kata):
+@pytest.mark.parametrize("order", ["abc", "cba", "bca"])
+def test_the_first_field_sets_the_batch_size(kata, order):
     spec = {"a": Spec("float64", (None,)), "b": Spec("float64", (None,)), "c": Spec("float64", (None,))}
-    # a has 2 rows, so b and c (3 rows each) are the fields in the wrong; a is not.
-    request = {"a": [1.0, 2.0], "b": [1.0, 2.0, 3.0], "c": [1.0, 2.0, 3.0]}
+    # a has 2 rows, so b and c (3 rows each) are the fields in the wrong; a is not, whatever the request's order
+    # (the FIRST field in the spec's order sets the batch).
+    values = {"a": [1.0, 2.0], "b": [1.0, 2.0, 3.0], "c": [1.0, 2.0, 3.0]}
+    request = {name: values[name] for name in order}
     expect_error(kata, request, spec, {("b", "batch"): ["3"], ("c", "batch"): ["3"]})
 
 
