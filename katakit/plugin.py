@@ -254,7 +254,7 @@ class KataTodo(BaseException):
 
 
 def _stop_at_todo(module):
-    """Wrap the plain functions a learner's file defines so that NotImplementedError becomes KataTodo."""
+    """Wrap the plain functions of a module under test so that NotImplementedError becomes KataTodo."""
 
     def guard(function):
         @functools.wraps(function)
@@ -267,7 +267,8 @@ def _stop_at_todo(module):
         return guarded
 
     for name, value in list(vars(module).items()):
-        if inspect.isfunction(value) and value.__module__ == module.__name__:
+        if inspect.isfunction(value) and (value.__module__ == module.__name__
+                                          or hasattr(value, "__katakit_pitfall__")):
             setattr(module, name, guard(value))
     return module
 
@@ -321,8 +322,11 @@ class KataRunner:
 
     def module_under_test(self, kata_id: str, variant):
         kata = self.catalog.get(kata_id)
+        # Every mode wraps the module under test the same way, so that --solutions and --pitfalls
+        # prove what a learner's run would see, wrapper included.
         if self.mode == "solutions":
-            return self.cached(("solutions", kata_id), lambda: load_module(kata.solution_path(self.root), "solutions"))
+            return self.cached(("solutions", kata_id),
+                               lambda: _stop_at_todo(load_module(kata.solution_path(self.root), "solutions")))
         if self.mode == "pitfalls":
             return next(v for v in self.pitfall_variants(kata_id) if v.__katakit_pitfall__.name == variant)
         return self.cached(("katas", kata_id), lambda: _stop_at_todo(load_module(kata.stub_path(self.root), "katas")))
@@ -344,7 +348,7 @@ class KataRunner:
             if not solution_path.is_file():
                 return []
             solution = load_module(solution_path, "solutions")
-            return [apply(solution, chosen) for chosen in self.pitfalls(kata_id)]
+            return [_stop_at_todo(apply(solution, chosen)) for chosen in self.pitfalls(kata_id)]
 
         return self.cached(("pitfall_variants", kata_id), build)
 
