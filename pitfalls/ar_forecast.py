@@ -116,6 +116,18 @@ def forecast_window_not_reversed(y, p, steps):
     return out
 
 
+@pitfall("fit_ar",
+         "Checks the length with len(y) before checking that y is 1-D, so a scalar raises TypeError "
+         "instead of ValueError.")
+def length_checked_before_rank(y, p):
+    if p < 1:
+        raise ValueError(f"p must be at least 1, got {p}")
+    series = np.array(y, dtype=np.float64)
+    if len(series) < 2 * p + 2:
+        raise ValueError("too few observations")
+    return ref.fit_ar(series, p)
+
+
 # ---- correct answers written differently: the tests must accept every one of them -----------
 
 def _design(series, p):
@@ -155,3 +167,19 @@ def companion_matrix_forecast(y, p, steps):
         state[0] += c
         out.append(state[0])
     return np.array(out)
+
+
+@alternative("fit_ar", "Multiplies by the Moore-Penrose pseudo-inverse of the design, with its own input checks "
+                       "written in another order.")
+def pseudo_inverse(y, p):
+    if p < 1:
+        raise ValueError(f"p must be at least 1, got {p}")
+    series = np.asarray(y, dtype=np.float64)
+    if series.ndim != 1:
+        raise ValueError("y must be 1-D")
+    if len(series) < 2 * p + 2:
+        raise ValueError("too few observations")
+    if not np.isfinite(series).all():
+        raise ValueError("y must be finite")
+    beta = np.linalg.pinv(_design(series, p)) @ series[p:]
+    return float(beta[0]), np.array(beta[1:])

@@ -117,3 +117,8 @@ def forecast_as_fraction():
 @alternative("q13_ar1_long_run_mean", "The mean as a float.")
 def mean_as_float():
     return 2.0
+
+
+@alternative("q05_tiny_top_p", "The argmax spelling, written as two words.")
+def arg_max_two_words():
+    return "Arg max"

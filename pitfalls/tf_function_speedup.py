@@ -132,6 +132,28 @@ def computes_in_float64(x, steps):
     return total
 
 
+def _retracing_rollout(x, steps):
+    total = tf.zeros_like(x)
+    for _ in tf.range(steps):
+        x = tf.tanh(x @ W + b)
+        total += x
+    return total
+
+
+@pitfall("fast_rollout",
+         "Hides retracing: a tf.function without a signature whose experimental_get_tracing_count is "
+         "replaced by a function that always says 1.")
+def fakes_the_tracing_count(x, steps):
+    return _retracing_rollout(x, steps)
+
+
+_faked = tf.function(_retracing_rollout)
+_faked.experimental_get_tracing_count = lambda: 1
+_faked.__katakit_pitfall__ = dataclasses.replace(fakes_the_tracing_count.__katakit_pitfall__, function=_faked)
+fakes_the_tracing_count = _faked
+del _faked
+
+
 # ---- correct answers written differently: the tests must accept every one of them -----------
 
 def graph_alternative(description, **tf_function_options):

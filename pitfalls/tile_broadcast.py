@@ -116,6 +116,21 @@ def returns_numpy_array(x, multiples):
     return _tile_each_axis(x, multiples).numpy()
 
 
+@pitfall("tile_with_broadcast",
+         "Tiles by multiplying with a 0/1 selection matrix (tensordot) instead of copying: inf * 0 is NaN, "
+         "so infinities and NaNs leak into every copy's neighbours.")
+def selection_matrix_product(x, multiples):
+    x, shape, multiples = _checked(x, multiples)
+    work = x if x.dtype.is_floating else tf.cast(x, tf.int64)
+    for axis, (m, d) in enumerate(zip(multiples, shape, strict=True)):
+        rows = tf.range(m * d)[:, None] % max(d, 1)
+        select = tf.cast(tf.equal(rows, tf.range(d)[None, :]), work.dtype)  # (m * d, d)
+        moved = tf.tensordot(select, work, axes=[[1], [axis]])  # the new axis comes first
+        order = list(range(1, axis + 1)) + [0] + list(range(axis + 1, len(shape)))
+        work = tf.transpose(moved, order)
+    return work if x.dtype.is_floating else tf.cast(work, x.dtype)
+
+
 # ---- correct answers written differently: the tests must accept every one of them -----------
 
 @alternative("tile_with_broadcast",
@@ -151,3 +166,19 @@ def adds_broadcast_zeros(x, multiples):
             stretched = block + tf.zeros([before, m, d, after], x.dtype)
         x = tf.reshape(stretched, now[:axis] + [m * d] + now[axis + 1:])
     return x
+
+
+@alternative("tile_with_broadcast",
+             "Computes, for every output position, the flat index of its source element from meshgrid "
+             "coordinates modulo the input shape, and gathers from the flattened input.")
+def flat_index_gather(x, multiples):
+    x, shape, multiples = _checked(x, multiples)
+    out_shape = [m * d for m, d in zip(multiples, shape, strict=True)]
+    flat = tf.reshape(x, [-1])
+    if 0 in out_shape:
+        return tf.reshape(tf.gather(flat, tf.zeros([0], tf.int32)), out_shape)
+    grids = tf.meshgrid(*[tf.range(n) % d for n, d in zip(out_shape, shape, strict=True)], indexing="ij")
+    index, stride = tf.zeros(out_shape, tf.int32), 1
+    for grid, d in reversed(list(zip(grids, shape, strict=True))):
+        index, stride = index + grid * stride, stride * d
+    return tf.gather(flat, index)

@@ -238,3 +238,48 @@ def searchsorted_then_topk(logits, top_p, *, min_tokens_to_keep=1, filter_value=
     order = logits.softmax(dim=-1).topk(vocab, dim=-1).indices
     keep = torch.zeros_like(keep_sorted).scatter(-1, order, keep_sorted)
     return torch.where(keep, logits, torch.tensor(filter_value, dtype=logits.dtype))
+
+
+@pitfall("top_p_filter",
+         "Computes the softmax as exp(logits) / sum(exp(logits)) without subtracting the maximum first, so "
+         "large logits overflow to inf and the probabilities become NaN.")
+def naive_softmax_overflows(logits, top_p, *, min_tokens_to_keep=1, filter_value=float("-inf")):
+    top_p = _check(top_p, min_tokens_to_keep)
+    if top_p == 1.0:
+        return logits.clone()
+    weights = logits.exp()
+    probs, order = (weights / weights.sum(dim=-1, keepdim=True)).sort(dim=-1, descending=True)
+    keep_sorted = probs.cumsum(dim=-1) - probs < top_p
+    keep_sorted[..., :min_tokens_to_keep] = True
+    return logits.masked_fill(~_unsort(keep_sorted, order), filter_value)
+
+
+@pitfall("top_p_filter",
+         "Returns the copy for top_p=1.0 before checking min_tokens_to_keep, so min_tokens_to_keep=0 is "
+         "accepted silently whenever top_p is 1.0.")
+def skips_min_tokens_check_at_top_p_one(logits, top_p, *, min_tokens_to_keep=1, filter_value=float("-inf")):
+    top_p = float(top_p)
+    if not 0.0 < top_p <= 1.0:
+        raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+    if top_p == 1.0:
+        return logits.clone()
+    if min_tokens_to_keep < 1:
+        raise ValueError(f"min_tokens_to_keep must be at least 1, got {min_tokens_to_keep}")
+    probs, order = _sorted_probs(logits)
+    keep_sorted = probs.cumsum(dim=-1) - probs < top_p
+    keep_sorted[..., :min_tokens_to_keep] = True
+    return logits.masked_fill(~_unsort(keep_sorted, order), filter_value)
+
+
+@alternative("top_p_filter",
+             "Hugging Face's ascending formulation computed in float64, the mask applied to the original "
+             "dtype.")
+def ascending_in_float64(logits, top_p, *, min_tokens_to_keep=1, filter_value=float("-inf")):
+    top_p = _check(top_p, min_tokens_to_keep)
+    if top_p == 1.0:
+        return logits.clone()
+    sorted_logits, sorted_indices = torch.sort(logits.double(), dim=-1, descending=False)
+    remove_sorted = sorted_logits.softmax(dim=-1).cumsum(dim=-1) <= (1 - top_p)
+    remove_sorted[..., -min_tokens_to_keep:] = False
+    remove = remove_sorted.scatter(-1, sorted_indices, remove_sorted)
+    return logits.masked_fill(remove, filter_value)

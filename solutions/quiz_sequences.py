@@ -234,7 +234,9 @@ def q14_order_p() -> str:
 
 ALSO_ACCEPTED = {
     "q05_tiny_top_p": ("greedy", "greedy search", "greedy sampling", "greedy decode", "greedy selection",
-                       "argmax decoding", "argmax sampling", "argmax"),
+                       "greedy decoder", "greedy generation", "greedy argmax", "greedy argmax decoding",
+                       "argmax decoding", "argmax sampling", "argmax", "arg max", "arg max decoding",
+                       "argmax decode"),
 }
 
 # ---- the answer key's explanations (the tests hold them encrypted) ---------------------------

@@ -241,6 +241,9 @@ _WITH_NEG_INF = _GOOD[:-1] + [float("-inf")]
 INVALID = {
     "2-D column": (np.array(_GOOD).reshape(-1, 1), 1),
     "2-D rows": (np.array(_GOOD).reshape(2, -1), 1),
+    "0-D array": (np.array(2.5), 1),
+    "scalar": (2.5, 1),
+    "empty": ([], 1),
     "NaN": (_WITH_NAN, 2),
     "inf": (_WITH_INF, 2),
     "-inf in an array": (np.array(_WITH_NEG_INF), 1),

@@ -80,13 +80,33 @@ def assert_matches_eager(yours, x, steps):
             f"  expected: {describe(expected)}\n  yours:    {describe(yours)}")
 
 
-def tracing_count(function):
+# The class of the objects tf.function returns. The tracing count is read through this class,
+# not through an attribute of the learner's object, which the module could have replaced.
+TF_FUNCTION = type(tf.function(lambda: None))
+
+# Ops through which a graph calls back into Python (tf.py_function, tf.numpy_function).
+PYTHON_OPS = {"EagerPyFunc", "PyFunc", "PyFuncStateless"}
+
+
+def _assert_tf_function(function):
     __tracebackhide__ = True
-    counter = getattr(function, "experimental_get_tracing_count", None)
-    assert counter is not None, (
+    assert isinstance(function, TF_FUNCTION), (
         f"fast_rollout must be a tf.function: the object tf.function returns, with "
         f"experimental_get_tracing_count(); yours is {type(function).__name__}")
-    return counter()
+
+
+def tracing_count(function):
+    __tracebackhide__ = True
+    _assert_tf_function(function)
+    return TF_FUNCTION.experimental_get_tracing_count(function)
+
+
+def _op_types(graph_def):
+    """Every op type in a GraphDef, those of its function library (loop bodies, conditions) included."""
+    types = {node.op for node in graph_def.node}
+    for function in graph_def.library.function:
+        types.update(node.op for node in function.node_def)
+    return types
 
 
 # ---- cheap checks first -----------------------------------------------------------------------
@@ -114,6 +134,17 @@ def test_traced_once_across_batch_sizes_and_step_counts(kata):
         f"fast_rollout was traced {count} times for batch sizes {BATCH_SIZES}, step counts {STEP_COUNTS} "
         f"and steps as a Python int or a tf.int32 tensor; it must be traced once. A tf.function traces "
         f"again for every new Python value and every new input shape unless its signature says otherwise.")
+
+
+def test_no_python_inside_the_graph(kata):
+    kata.fast_rollout(initial_state(2), 3)
+    _assert_tf_function(kata.fast_rollout)
+    concrete = TF_FUNCTION.get_concrete_function(
+        kata.fast_rollout, tf.TensorSpec([None, STATE_SIZE], tf.float32), tf.TensorSpec([], tf.int32))
+    found = sorted(_op_types(concrete.graph.as_graph_def()) & PYTHON_OPS)
+    assert not found, (
+        f"the graph of fast_rollout calls back into Python ({', '.join(found)}: tf.py_function or "
+        f"tf.numpy_function), so the loop still runs eagerly; write the whole rollout in TensorFlow ops")
 
 
 # ---- values -----------------------------------------------------------------------------------

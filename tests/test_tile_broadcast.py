@@ -16,17 +16,21 @@ from hypothesis.extra import numpy as hnp
 
 from katakit.testing import describe, exact
 
-DTYPES = ("float32", "int32", "int64", "bool")
+DTYPES = ("float32", "float64", "int32", "int64", "uint8", "bool")
 
 
 def _elements(dtype: str):
     if dtype == "bool":
         return st.booleans()
-    if dtype.startswith("int"):
-        return st.integers(-99, 99)
+    if dtype.startswith(("int", "uint")):
+        # Small values mostly, and now and then the dtype's extremes, which a detour through a
+        # float (float32 holds integers exactly only up to 2**24) gets wrong.
+        info = np.iinfo(dtype)
+        return st.one_of(st.integers(max(info.min, -99), 99), st.integers(int(info.min), int(info.max)))
     # No subnormals: TensorFlow flushes them to zero in arithmetic, so a correct answer that
     # multiplies by ones would turn 1e-45 into 0 where tf.tile only copies.
-    return st.floats(-1e6, 1e6, width=32, allow_nan=False, allow_infinity=False, allow_subnormal=False)
+    width, bound = (32, 2.0**100) if dtype == "float32" else (64, 1e300)
+    return st.floats(-bound, bound, width=width, allow_nan=False, allow_infinity=False, allow_subnormal=False)
 
 
 @st.composite
@@ -36,7 +40,8 @@ def tile_cases(draw, min_dim: int = 1, max_dim: int = 4):
     shape = tuple(draw(st.lists(st.integers(min_dim, max_dim), min_size=rank, max_size=rank)))
     dtype = draw(st.sampled_from(DTYPES))
     values = draw(hnp.arrays(dtype, shape, elements=_elements(dtype)))
-    multiples = draw(st.lists(st.integers(0, 3), min_size=rank, max_size=rank))
+    # Mostly 2 and 3 (where order matters and broadcasts get wide), sometimes 1 or 0.
+    multiples = draw(st.lists(st.sampled_from((2, 3, 1, 2, 3, 0)), min_size=rank, max_size=rank))
     if draw(st.booleans()):
         multiples = tuple(multiples)
     x = values if draw(st.booleans()) else tf.constant(values)
@@ -135,6 +140,26 @@ def test_dtype_and_values_preserved(kata, values, dtype):
     _assert_tensor(result)
     assert result.dtype == dtype, f"expected dtype {dtype.name}, got {result.dtype} (do not go through float)"
     _check_against_tf_tile(result, x, [2, 2])
+
+
+@pytest.mark.parametrize("dtype", [tf.float32, tf.float64], ids=["float32", "float64"])
+def test_non_finite_values_are_copied_as_they_are(kata, dtype):
+    # Tiling only copies: inf stays inf and NaN stays NaN where they were. (Tiling by a
+    # product with a 0/1 selection matrix does not: inf * 0 is NaN, and NaN spreads.)
+    x = tf.constant([[np.inf, 1.0], [np.nan, -np.inf], [-0.0, 2.0]], dtype=dtype)
+    result = kata.tile_with_broadcast(x, [2, 3])
+    _check_against_tf_tile(result, x, [2, 3])
+
+
+@pytest.mark.parametrize("shape, multiples", [
+    ((2, 1, 3, 2, 2), [2, 3, 1, 2, 2]),
+    ((2, 1, 3, 1, 2, 2), (2, 3, 2, 1, 1, 2)),
+    ((1, 2, 1, 2, 1, 2, 1), [2, 2, 3, 1, 2, 1, 2]),
+], ids=["rank5", "rank6", "rank7"])
+def test_ranks_above_four(kata, shape, multiples):
+    x = tf.reshape(tf.range(int(np.prod(shape)), dtype=tf.int32), shape)
+    result = kata.tile_with_broadcast(x, multiples)
+    _check_against_tf_tile(result, x, multiples)
 
 
 # ---- inputs other than tf.Tensor; the result type; no mutation ------------------------------

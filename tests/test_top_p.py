@@ -332,6 +332,32 @@ def test_shape_dtype_and_device_are_preserved(kata, dtype):
     _check_kept_set(out[2:], logits[2:], torch.tensor(-1e4, dtype=dtype).item(), torch.tensor([2]))
 
 
+@pytest.mark.parametrize("dtype, logits", [
+    (torch.float32, [[100.0, 99.0, 97.0, 90.0], [990.0, 1000.0, 997.0, 999.0]]),
+    (torch.float64, [[800.0, 799.0, 797.0, 790.0], [-10.0, 0.0, -3.0, -1.0]]),
+    (torch.float16, [[30.0, 29.0, 27.0, 20.0], [10.0, 20.0, 17.0, 19.0]]),
+], ids=["float32", "float64", "float16"])
+def test_large_logits_do_not_overflow(kata, dtype, logits):
+    # Every slice is (0, -1, -3, -10) shifted, with probabilities about 0.705, 0.259, 0.035 and
+    # 0.00003; exp() of the raw logits overflows in each dtype, a softmax that subtracts the
+    # maximum first does not.
+    logits = torch.tensor(logits, dtype=dtype)
+    out = kata.top_p_filter(logits, 0.9, filter_value=-1e4)
+    probs = logits.double().softmax(dim=-1)
+    _assert_equal(out, logits.masked_fill(probs < 0.2, -1e4),
+                  "large logits (as a model in float16 easily produces) must not overflow: softmax is "
+                  "unchanged by subtracting each slice's maximum, and torch.softmax does that for you")
+
+
+def test_empty_batch(kata):
+    logits = torch.empty((0, 3, 5))
+    out = kata.top_p_filter(logits, 0.5)
+    assert isinstance(out, torch.Tensor), f"expected a torch.Tensor, got {type(out).__name__}"
+    assert out.shape == logits.shape and out.dtype == logits.dtype, (
+        f"a batch of no slices gives an empty result of shape {tuple(logits.shape)} and dtype {logits.dtype}, "
+        f"got shape {tuple(out.shape)} and dtype {out.dtype}")
+
+
 @pytest.mark.gpu
 def test_stays_on_the_gpu(kata):
     if not torch.cuda.is_available():
@@ -369,7 +395,9 @@ def test_top_p_outside_zero_one_raises_value_error(kata, top_p):
         kata.top_p_filter(torch.tensor([[1.0, 2.0, 3.0]]), top_p)
 
 
+@pytest.mark.parametrize("top_p", [0.9, 1.0])
 @pytest.mark.parametrize("k", [0, -1])
-def test_min_tokens_to_keep_below_one_raises_value_error(kata, k):
+def test_min_tokens_to_keep_below_one_raises_value_error(kata, k, top_p):
+    # Also with top_p=1.0: a shortcut that returns a copy early must still check its arguments.
     with pytest.raises(ValueError):
-        kata.top_p_filter(torch.tensor([[1.0, 2.0, 3.0]]), 0.9, min_tokens_to_keep=k)
+        kata.top_p_filter(torch.tensor([[1.0, 2.0, 3.0]]), top_p, min_tokens_to_keep=k)
