@@ -127,7 +127,7 @@ _NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?(?:\s*/\s*\d+)?
 # Words that turn a number into a range or a denial: "at least 3", "3 or more", "not 3" are not "3".
 _HEDGES = {"not", "no", "never", "nor", "neither", "except", "or", "more", "less", "fewer", "least", "most",
            "than", "over", "under", "above", "below", "between", "plus", "minus", "up", "to", "and"}
-_WORDS_AROUND_A_NUMBER = re.compile(r"^[^\W\d_]*(?:[\s~=:,.()]+[^\W\d_]*)*$")  # letters, spaces, light punctuation
+_WORDS_AROUND_A_NUMBER = re.compile(r"^[^\W\d_]*(?:[\s~=:,.()-]+[^\W\d_]*)*$")  # letters, spaces, light punctuation
 
 
 class FormatProblem(ValueError):
