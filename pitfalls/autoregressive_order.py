@@ -131,6 +131,16 @@ def skips_nan(criteria):
     return int(np.nanargmin(values))
 
 
+@pitfall("choose_order",
+         "Treats criteria within np.isclose of the minimum as tied and takes the smallest such order; only EXACT "
+         "ties go to the smaller order, a criterion smaller by any amount wins.")
+def tolerance_ties(criteria):
+    values = np.array(criteria, dtype=np.float64)
+    if values.ndim != 1 or values.size == 0 or np.isnan(values).any():
+        raise ValueError("criteria must be a non-empty 1-D sequence without NaN")
+    return int(np.flatnonzero(np.isclose(values, values.min()))[0])
+
+
 @pitfall("select_order", "Picks the order with the LARGEST criterion; the smallest criterion wins.")
 def largest_criterion(y, maxlag, ic="bic"):
     return int(np.argmax(ref.information_criteria(y, maxlag, ic)))

@@ -185,6 +185,22 @@ def returns_sorted_samples(infer, batch, *, runs=100, warmup=10, sync=None, cloc
     return dict(report, samples=np.sort(report["samples"]))
 
 
+@pitfall("measure_latency",
+         "Lap timing: reads the clock once per run and takes the difference from the previous reading, so time "
+         "that passes between runs is billed to the next run and the clock is not read twice per run.")
+def lap_timing(infer, batch, *, runs=100, warmup=10, sync=None, clock=time.perf_counter):
+    _check_counts(runs, warmup)
+    finish = sync if sync is not None else (lambda output: None)
+    for _ in range(warmup):
+        finish(infer(batch))
+    stamps = [clock()]
+    for _ in range(runs):
+        finish(infer(batch))
+        stamps.append(clock())
+    samples = np.diff(np.array(stamps, dtype=np.float64))
+    return {"samples": samples, **numpy_quantile(samples)}
+
+
 # ---- correct answers written differently: the tests must accept every one of them -----------
 
 @alternative("latency_percentiles", "Calls np.quantile with fractions, numpy's other spelling of the same definition.")
@@ -213,22 +229,6 @@ def statistics_inclusive_method(samples):
         return {"p50": values[0], "p95": values[0], "p99": values[0]}
     cuts = statistics.quantiles(values, n=100, method="inclusive")
     return {"p50": cuts[49], "p95": cuts[94], "p99": cuts[98]}
-
-
-@alternative("measure_latency",
-             "Lap timing: one clock reading after each synced run, each latency the difference from the reading "
-             "before it.")
-def lap_timing(infer, batch, *, runs=100, warmup=10, sync=None, clock=time.perf_counter):
-    _check_counts(runs, warmup)
-    finish = sync if sync is not None else (lambda output: None)
-    for _ in range(warmup):
-        finish(infer(batch))
-    stamps = [clock()]
-    for _ in range(runs):
-        finish(infer(batch))
-        stamps.append(clock())
-    samples = np.diff(np.array(stamps, dtype=np.float64))
-    return {"samples": samples, **numpy_quantile(samples)}
 
 
 @alternative("measure_latency", "Collects start and end readings in two lists and subtracts them at the end.")

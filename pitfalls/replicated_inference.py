@@ -33,6 +33,22 @@ def drops_the_remainder(model, inputs, strategy, per_replica_batch_size):
 
 
 @pitfall("replicated_predict",
+         "Writes the split for exactly two replicas (the first per_replica_batch_size rows, then the rest), so a "
+         "third replica gets nothing it can use and its rows are lost.")
+def written_for_two_replicas(model, inputs, strategy, per_replica_batch_size):
+    rows = _rows(inputs, per_replica_batch_size)
+    size = per_replica_batch_size * strategy.num_replicas_in_sync
+    outputs = []
+    for start in range(0, int(rows.shape[0]), size):
+        batch = rows[start:start + size]
+        parts = [batch[:per_replica_batch_size], batch[per_replica_batch_size:]]
+        values = strategy.experimental_distribute_values_from_function(
+            lambda context, parts=parts: parts[min(context.replica_id_in_sync_group, 1)])
+        outputs.append(strategy.gather(strategy.run(model, args=(values,)), axis=0))
+    return tf.concat(outputs, axis=0)
+
+
+@pitfall("replicated_predict",
          "Deals the rows out to the replicas in turn, as Dataset.shard does, then puts the outputs back replica by "
          "replica: the rows come back interleaved, out of input order.")
 def deals_rows_round_robin(model, inputs, strategy, per_replica_batch_size):

@@ -52,6 +52,19 @@ def keeps_one_too_many_at_exact_boundary(logits, top_p):
     return logits.masked_fill(~_unsort(keep_sorted, order), NEG_INF)
 
 
+@pitfall("top_p_filter",
+         "Computes the softmax as exp(logits) / sum(exp(logits)) without subtracting the maximum: large logits "
+         "overflow to inf and the probabilities become NaN.")
+def naive_softmax(logits, top_p):
+    if _check_top_p(top_p) == 1.0:
+        return logits.clone()
+    weights = logits.exp()
+    probs, order = (weights / weights.sum(dim=-1, keepdim=True)).sort(dim=-1, descending=True)
+    keep_sorted = probs.cumsum(dim=-1) - probs < top_p
+    keep_sorted[..., 0] = True
+    return logits.masked_fill(~_unsort(keep_sorted, order), NEG_INF)
+
+
 # ---- warp_logits ----------------------------------------------------------------------------------
 
 @pitfall("warp_logits",
@@ -133,6 +146,16 @@ def one_uniform_for_all_rows(logits, generator, *, temperature=1.0, top_k=0, top
     u = torch.rand(1, generator=generator, dtype=cdf.dtype)
     index = torch.searchsorted(cdf, u.expand(*cdf.shape[:-1], 1).contiguous(), right=True).squeeze(-1)
     return index.clamp(max=probs.shape[-1] - 1)
+
+
+@pitfall("sample_next_token",
+         "Turns the warped logits into probabilities with exp(w) / sum(exp(w)), which overflows for large logits "
+         "(NaN probabilities, and torch.multinomial refuses them).")
+def naive_softmax_draw(logits, generator, *, temperature=1.0, top_k=0, top_p=1.0):
+    weights = ref.warp_logits(logits, temperature=temperature, top_k=top_k, top_p=top_p).exp()
+    probs = weights / weights.sum(dim=-1, keepdim=True)
+    flat = probs.reshape(-1, probs.shape[-1])
+    return torch.multinomial(flat, 1, generator=generator).reshape(logits.shape[:-1])
 
 
 # ---- correct answers written differently: the tests must accept every one of them -----------

@@ -203,6 +203,14 @@ def serving_calls_back_into_python(stats):
     return _serving_module(stats, body)
 
 
+@pitfall("export_preprocessing", "Casts the caller's statistics to float32 in place (stats['mean'] = ...) before "
+                                 "freezing them, so the dict it was given is modified.")
+def casts_the_statistics_in_place(stats):
+    stats["mean"] = np.asarray(stats["mean"], dtype=np.float32)
+    stats["variance"] = np.asarray(stats["variance"], dtype=np.float32)
+    return ref.export_preprocessing(stats)
+
+
 # ---- correct answers written differently: the tests must accept every one of them -------------
 
 @alternative("fit_preprocessing", "Plain Python: statistics.fmean and pvariance per column, Counter.most_common "

@@ -112,6 +112,15 @@ def forgets_earlier_batches(state, y_true, probs):
 
 # ---- merge_states and compute_metrics ----------------------------------------------------------
 
+@pitfall("update_state",
+         "Returns the state it was given for an empty batch, so the 'new' state shares its dict and arrays with "
+         "the old one.")
+def empty_batch_returns_the_same_state(state, y_true, probs):
+    if len(y_true) == 0:
+        return state
+    return ref.update_state(state, y_true, probs)
+
+
 @pitfall("merge_states", "Merges with {**a, **b}, which keeps b's counts and drops a's instead of adding them.")
 def dict_union_merge(a, b):
     if ref._sizes(a) != ref._sizes(b):
@@ -126,6 +135,18 @@ def merges_in_place(a, b):
     for key in ref.KEYS:
         a[key] += b[key]
     return a
+
+
+@pitfall("merge_states",
+         "Skips the sum when one state has counted nothing and returns the other one, arrays and all, instead of a "
+         "new state.")
+def merge_shortcut_for_an_empty_state(a, b):
+    if a["confusion"].shape == b["confusion"].shape and a["bin_count"].shape == b["bin_count"].shape:
+        if int(b["bin_count"].sum()) == 0:
+            return a
+        if int(a["bin_count"].sum()) == 0:
+            return b
+    return ref.merge_states(a, b)
 
 
 @pitfall("compute_metrics",

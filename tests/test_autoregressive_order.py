@@ -182,12 +182,16 @@ def test_default_criterion_is_bic(kata):
     ([1.0, float("-inf"), 0.0, float("-inf")], 1),
     ([float("inf"), 4.0, float("inf")], 1),
     ((9.0, 8.0, 7.0), 2),
-], ids=["doc", "single", "all-tied", "tie-at-the-bottom", "minus-inf", "plus-inf", "tuple"])
+    ([5.0, 5.0 - 1e-9], 1),
+    ([250.0, math.nextafter(250.0, 0.0), 251.0], 1),
+    ([-40.0, -40.0 - 1e-12, -39.0], 1),
+], ids=["doc", "single", "all-tied", "tie-at-the-bottom", "minus-inf", "plus-inf", "tuple", "near-tie",
+        "one-ulp-below", "near-tie-negative"])
 def test_choose_order_takes_the_smallest_order_at_a_tie(kata, criteria, expected):
     chosen = kata.choose_order(criteria)
     assert same_order(chosen, expected), (
         f"choose_order({criteria!r}) should be {expected} (the smallest criterion; the smallest order among "
-        f"exact ties), got {chosen!r}")
+        f"exact ties only: a criterion smaller by any amount wins), got {chosen!r}")
 
 
 def test_all_orders_are_fitted_on_the_same_observations(kata):

@@ -17,6 +17,7 @@ katakit.timing.assert_speedup (warm-up, alternating runs, minimum of N, three at
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -257,6 +258,16 @@ def test_each_call_starts_from_an_empty_cache(kata, model):
         check_against_uncached(kata, model, prompt, 8)
 
 
+def test_nothing_is_remembered_between_calls(kata):
+    """The same model object and prompt, but other weights: the tokens must follow the weights it has now."""
+    changed = TinyDecoder(seed=3)
+    prompt = prompt_of(5, 31)
+    check_against_uncached(kata, changed, prompt, 6)
+    changed.w_head = changed.w_head.flip(1)  # the same logits, now for other token ids
+    changed.position_embedding = changed.position_embedding.roll(1, dims=1)
+    check_against_uncached(kata, changed, prompt, 6)
+
+
 def test_prompt_is_not_modified(kata, model):
     prompt = prompt_of(8, 3)
     before = prompt.clone()
@@ -285,9 +296,11 @@ def test_same_tokens_on_generated_prompts(kata, model, tokens, max_new_tokens):
 def test_at_least_2x_faster_than_without_cache(kata, model):
     prompt = prompt_of(SPEED_PROMPT, 64)
     check_against_uncached(kata, model, prompt, 4)  # a quick check first, before the long timing
+    # Every timed call gets a prompt it has not seen, so results remembered from earlier calls cannot help.
+    seeds = itertools.count(1000)
     result = assert_speedup(
-        lambda: kata.generate_with_cache(model, prompt, SPEED_NEW),
-        lambda: generate_without_cache(model, prompt, SPEED_NEW),
+        lambda: kata.generate_with_cache(model, prompt_of(SPEED_PROMPT, next(seeds)), SPEED_NEW),
+        lambda: generate_without_cache(model, prompt_of(SPEED_PROMPT, next(seeds)), SPEED_NEW),
         at_least=AT_LEAST, runs=3, warmup=1,
         what=f"generate_with_cache (prompt {SPEED_PROMPT} tokens, {SPEED_NEW} new tokens, CPU)")
     print(f"\nCPU, prompt {SPEED_PROMPT} tokens, {SPEED_NEW} new tokens: {result}")

@@ -192,6 +192,37 @@ def test_synchronous_device_without_sync(kata, runs, warmup):
         f"infer was called {device.calls} times; it must be called warmup + runs = {warmup + runs} times")
 
 
+class TickClock:
+    """A clock that returns the given readings in turn, whatever happens between them."""
+
+    def __init__(self, readings):
+        self.readings, self.reads = list(readings), 0
+
+    def __call__(self):
+        assert self.reads < len(self.readings), (
+            f"the clock was read more than {len(self.readings)} times; measure_latency reads it exactly twice per "
+            f"timed run (before infer and after sync) and never during the warm-up")
+        self.reads += 1
+        return self.readings[self.reads - 1]
+
+
+@pytest.mark.parametrize("readings, expected", [
+    ([10.0, 10.5, 11.0, 12.0, 12.0, 12.25], [0.5, 1.0, 0.25]),
+    ([1.0, 1.5, 7.0, 7.25, 100.0, 100.125, 100.5, 101.5], [0.5, 0.25, 0.125, 1.0]),
+], ids=["docstring", "time passes between runs"])
+def test_two_clock_readings_per_run(kata, readings, expected):
+    clock = TickClock(readings)
+    report = kata.measure_latency(lambda x: x * 2, 21, runs=len(expected), warmup=2, clock=clock)
+    samples = report["samples"] if isinstance(report, dict) else report
+    assert isinstance(samples, np.ndarray) and samples.tolist() == expected, (
+        f"with a clock that returns {readings} in turn, runs={len(expected)} must give the latencies {expected} "
+        f"(each run reads the clock before infer and after it returns, and its latency is the second reading minus "
+        f"the first; time that passes between runs belongs to no run), got {describe(samples)}")
+    assert clock.reads == len(readings), (
+        f"the clock was read {clock.reads} times; measure_latency reads it exactly twice per timed run")
+    assert report["p50"] == float(np.percentile(expected, 50)), f"p50 must be {np.percentile(expected, 50)}"
+
+
 def test_the_default_clock_measures_seconds(kata):
     report = kata.measure_latency(lambda seconds: time.sleep(seconds), 0.002, runs=3, warmup=1)
     samples = report["samples"]

@@ -7,20 +7,21 @@ single-device output exactly, and the two extra columns show whether the rows we
 split across the replicas as the docstring says (and not, say, computed outside
 ``strategy.run``, or interleaved by ``Dataset.shard``).
 
-Two replicas need two devices. On a CPU-only machine these tests split the CPU into two
-logical devices, which TensorFlow allows only before it first initialises its devices, and
+Two replicas need two devices. On a CPU-only machine these tests split the CPU into three
+logical devices (two replicas for most checks, and three for one that catches code written
+for exactly two), which TensorFlow allows only before it first initialises its devices, and
 other TensorFlow katas may already have run something in this pytest process. So:
 
 - When this module is imported (at collection, before any test runs) it tries to split the
   CPU. That works whenever no test module collected before it ran TensorFlow at import time,
   and then every check runs here, in-process. The split is harmless to other katas: their
   work still goes to /CPU:0.
-- If the devices were fixed already, the checks that need two replicas run in one fresh
+- If the devices were fixed already, the checks that need several replicas run in one fresh
   Python process per kata module (this file, run as a script), which splits its CPU first
   thing; each test then reports that process's verdict for its own check. This costs one
   TensorFlow import, but only in that situation.
 
-Checks that do not need two replicas (invalid input, one replica, generated inputs) always
+Checks that do not need several replicas (invalid input, one replica, generated inputs) always
 run in-process, on the best strategy this process has. There is no `differential` check
 against the reference solution: a strategy cannot be copied the way that check copies its
 arguments, and the model run on one device is the oracle anyway.
@@ -44,6 +45,7 @@ from hypothesis import strategies as st
 from katakit.testing import close, describe
 
 REPLICAS = 2
+MOST_REPLICAS = 3  # one check runs on three replicas: code written for exactly two does not pass it
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -61,8 +63,8 @@ def _split_the_cpu(count: int) -> list[str]:
     return [device.name for device in tf.config.list_logical_devices("CPU")]
 
 
-CPU_DEVICES = _split_the_cpu(REPLICAS)
-TWO_REPLICAS_HERE = len(CPU_DEVICES) >= REPLICAS
+CPU_DEVICES = _split_the_cpu(MOST_REPLICAS)
+ALL_REPLICAS_HERE = len(CPU_DEVICES) >= MOST_REPLICAS
 
 
 # ---- models -----------------------------------------------------------------------------------
@@ -154,19 +156,22 @@ def check_probe_result(result, inputs, per_replica: int, replicas: int):
                 f"parts in replica order, at most {per_replica} rows each" + where)
 
 
-# ---- the checks that need two replicas: run here, or in a fresh process ---------------------
+# ---- the checks that need several replicas: run here, or in a fresh process -----------------
 
 CHECKS = {}
 
 
-def two_replica_check(*cases):
-    """Register a check(kata, strategy, *case) that needs a strategy with two replicas."""
+def replica_check(*cases, replicas=REPLICAS):
+    """Register a check(kata, strategy, *case) that needs a strategy with `replicas` replicas."""
 
     def register(function):
-        CHECKS[function.__name__] = (function, [tuple(case) for case in cases] or [()])
+        CHECKS[function.__name__] = (function, [tuple(case) for case in cases] or [()], replicas)
         return function
 
     return register
+
+
+two_replica_check = replica_check
 
 
 @two_replica_check((11, 2), (8, 4), (1, 3), (6, 1), (5, 4))
@@ -183,6 +188,13 @@ def tensor_input_and_wider_rows(kata, strategy):
     check_probe_result(result, inputs, 2, strategy.num_replicas_in_sync)
 
 
+@replica_check((11, 2), (7, 3), (4, 1), replicas=3)
+def three_replicas(kata, strategy, n, per_replica):
+    inputs = integer_rows(n, seed=n + 100)
+    result = kata.replicated_predict(probe_model(strategy), inputs, strategy, per_replica)
+    check_probe_result(result, inputs, per_replica, strategy.num_replicas_in_sync)
+
+
 @two_replica_check()
 def mirrored_keras_model_equals_single_device(kata, strategy):
     model = keras_model(strategy, d=4, k=3)
@@ -196,22 +208,42 @@ def mirrored_keras_model_equals_single_device(kata, strategy):
             f"from the model on one device\n  expected: {describe(expected)}\n  yours:    {describe(result)}")
 
 
-def _run_check(kata, strategy, name, case):
-    function, _ = CHECKS[name]
-    function(kata, strategy, *case)
+class ThreeReplicaStrategy(tf.distribute.MirroredStrategy):
+    """A MirroredStrategy whose collective ops use group keys of their own.
+
+    Every MirroredStrategy numbers its groups of devices from group key 1, so a second strategy
+    over other devices in the same process would reuse key 1 for another group, and a gather
+    compiled in a tf.function would abort ("joining a group with size 3, but that group has
+    size 2"). TensorFlow's own tests offset the keys with this class attribute.
+    """
+
+    _collective_key_base = 1000
+
+
+def _strategies():
+    """One MirroredStrategy per replica count the checks use."""
+    counts = sorted({replicas for _, _, replicas in CHECKS.values()})
+    kinds = {REPLICAS: tf.distribute.MirroredStrategy, MOST_REPLICAS: ThreeReplicaStrategy}
+    return {count: kinds[count](CPU_DEVICES[:count]) for count in counts}
+
+
+def _run_check(kata, strategies, name, case):
+    function, _, replicas = CHECKS[name]
+    function(kata, strategies[replicas], *case)
 
 
 class ReplicaRunner:
-    """Runs the two-replica checks in this process when it has two CPU devices, else in a fresh one."""
+    """Runs the several-replica checks in this process when it has the CPU devices, else in a fresh one."""
 
     def __init__(self):
-        self.strategy = tf.distribute.MirroredStrategy(CPU_DEVICES[:REPLICAS]) if TWO_REPLICAS_HERE else None
+        self.strategies = _strategies() if ALL_REPLICAS_HERE else None
+        self.strategy = self.strategies[REPLICAS] if self.strategies else None
         self._verdicts = {}
 
     def check(self, kata, name, case=()):
         __tracebackhide__ = True
-        if self.strategy is not None:
-            return _run_check(kata, self.strategy, name, case)
+        if self.strategies is not None:
+            return _run_check(kata, self.strategies, name, case)
         verdict = self._verdicts_for(kata)[_key(name, case)]
         if verdict is None:
             return None
@@ -219,7 +251,8 @@ class ReplicaRunner:
             _raise_here(kata)  # so that an untouched stub is reported as todo, from its own line
         error = "" if verdict["error"] == "AssertionError" else f"{verdict['error']}: "
         raise AssertionError(f"{error}{verdict['message']}\n(checked in a separate Python process with "
-                             f"{REPLICAS} logical CPU devices: this one had initialised TensorFlow's devices already)")
+                             f"{MOST_REPLICAS} logical CPU devices: this one had initialised TensorFlow's devices "
+                             f"already)")
 
     def _verdicts_for(self, kata):
         if id(kata) not in self._verdicts:
@@ -254,23 +287,23 @@ def _run_worker(kata) -> dict:
 
 
 def _worker_main(spec_json: str, out_path: str) -> int:
-    """Run every two-replica check on one kata module in this fresh process, and write the verdicts."""
+    """Run every several-replica check on one kata module in this fresh process, and write the verdicts."""
     from katakit.loading import load_module
     from katakit.pitfalls import apply, collect
 
     spec = json.loads(spec_json)
-    if not TWO_REPLICAS_HERE:
-        raise SystemExit("could not split the CPU into two logical devices in a fresh process")
+    if not ALL_REPLICAS_HERE:
+        raise SystemExit(f"could not split the CPU into {MOST_REPLICAS} logical devices in a fresh process")
     module = load_module(Path(spec["module"]), "worker")
     if spec["pitfall_name"]:
         found = collect(load_module(Path(spec["pitfall_file"]), "pitfalls"))
         module = apply(module, next(p for p in found if p.name == spec["pitfall_name"]))
-    strategy = tf.distribute.MirroredStrategy(CPU_DEVICES[:REPLICAS])
+    strategies = _strategies()
     verdicts = {}
-    for name, (_, cases) in CHECKS.items():
+    for name, (_, cases, _) in CHECKS.items():
         for case in cases:
             try:
-                _run_check(module, strategy, name, case)
+                _run_check(module, strategies, name, case)
                 verdicts[_key(name, case)] = None
             except Exception as exc:  # every check gets a verdict, whatever the code under test raises
                 verdicts[_key(name, case)] = {"error": type(exc).__name__, "message": str(exc)}
@@ -331,6 +364,12 @@ def test_rows_in_order_split_as_specified(kata, replicas, case):
 
 def test_tensor_input_and_wider_rows(kata, replicas):
     replicas.check(kata, "tensor_input_and_wider_rows")
+
+
+@pytest.mark.parametrize("case", CHECKS["three_replicas"][1],
+                         ids=[f"{n}-rows-per-replica-{b}" for n, b in CHECKS["three_replicas"][1]])
+def test_three_replicas(kata, replicas, case):
+    replicas.check(kata, "three_replicas", case)
 
 
 def test_mirrored_keras_model_equals_single_device(kata, replicas):

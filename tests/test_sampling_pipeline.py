@@ -167,6 +167,18 @@ def test_top_p_filter_ties_keep_the_right_number(kata):
     assert torch.equal(out[kept], logits[kept]), "kept tokens keep their logits"
 
 
+def test_top_p_filter_large_logits(kata):
+    # Probabilities 1/8, 1/2, 1/16, 1/4, 1/16 around logits of 200: exp(200) overflows float32 (and float64 near 710).
+    logits = exact_logits((2, 0, 4, 1, 3)) + 200.0
+    keep = torch.tensor([True, True, False, True, False])
+    for dtype, shift in ((torch.float32, 0.0), (torch.float64, 600.0)):
+        shifted = logits.to(dtype) + shift
+        out = kata.top_p_filter(shifted, 0.8)
+        assert_warp(out, shifted.masked_fill(~keep, NEG_INF),
+                    f"top_p=0.8 over logits near {200 + shift:.0f} ({dtype}): the probabilities are the same as "
+                    f"near 0, so the same three tokens are kept (a softmax must not overflow)")
+
+
 # ---- warp_logits: the order of the steps ----------------------------------------------------------
 
 def test_temperature_comes_before_top_p(kata):
@@ -215,6 +227,16 @@ def test_warp_logits_returns_a_new_tensor_and_leaves_the_input(kata, kwargs):
         "warp_logits must return a new tensor, not its input or a view of it")
 
 
+LARGE = torch.tensor([[30.0, 29.0, 27.0, 20.0], [-20.0, 25.0, 26.0, 0.0]])  # / 0.25: up to 120, exp overflows
+
+
+def test_warp_logits_large_scaled_logits(kata):
+    out = kata.warp_logits(LARGE, temperature=0.25, top_k=3, top_p=0.99)
+    expected = torch.tensor([[120.0, 116.0, NEG_INF, NEG_INF], [NEG_INF, 100.0, 104.0, NEG_INF]])
+    assert_warp(out, expected, "temperature=0.25, top_k=3, top_p=0.99 on logits up to 30 (120 once scaled): about "
+                               "0.982 and 0.018 of the mass; a softmax must not overflow")
+
+
 # ---- sampling: support, shapes, reproducibility ---------------------------------------------------
 
 def test_top_k_one_is_greedy(kata):
@@ -245,6 +267,18 @@ def test_output_shape_follows_the_batch_axes(kata, shape):
         f"for logits of shape {shape} the draws must be a torch.long tensor of shape {shape[:-1]}, got "
         f"{describe(draws)}")
     assert bool(((draws >= 0) & (draws < shape[-1])).all()), f"token ids must be in [0, {shape[-1]}): {draws}"
+
+
+def test_large_logits_draw_only_kept_tokens(kata):
+    batch = LARGE.repeat(500, 1)
+    draws = kata.sample_next_token(batch, torch.Generator().manual_seed(5), temperature=0.25, top_p=0.99)
+    assert isinstance(draws, torch.Tensor) and draws.dtype == torch.long and draws.shape == (1000,), (
+        f"expected a torch.long tensor of shape (1000,), got {describe(draws)}")
+    assert set(draws[0::2].tolist()) <= {0, 1} and set(draws[1::2].tolist()) <= {1, 2}, (
+        f"on logits up to 30 at temperature 0.25 only tokens 0, 1 (even rows) and 1, 2 (odd rows) survive top_p=0.99; "
+        f"drew {sorted(set(draws[0::2].tolist()))} and {sorted(set(draws[1::2].tolist()))}")
+    greedy = kata.sample_next_token(LARGE * 10, torch.Generator().manual_seed(5), top_k=1)
+    assert greedy.tolist() == [0, 2], f"top_k=1 on logits up to 300 must give the argmax [0, 2], got {greedy.tolist()}"
 
 
 def broad_batch():

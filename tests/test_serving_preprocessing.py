@@ -29,7 +29,11 @@ PY_FUNCTION_OPS = {"PyFunc", "PyFuncStateless", "EagerPyFunc"}
 
 DOC_NUMERIC = [[1.0, 10.0], [3.0, NAN], [5.0, 20.0]]
 DOC_CATEGORIES = ["b", "a", "b"]
-DOC_STATS = {"mean": np.array([3.0]), "variance": np.array([4.0]), "vocabulary": ["b", "a"]}
+
+
+def doc_stats():
+    """The docstrings' statistics, a fresh copy for every call: code under test must not be able to change them."""
+    return {"mean": np.array([3.0]), "variance": np.array([4.0]), "vocabulary": ["b", "a"]}
 
 
 # ---- comparisons -------------------------------------------------------------------------------
@@ -105,7 +109,7 @@ def serve(module, numeric, categories):
 def test_docstring_examples(kata):
     stats = kata.fit_preprocessing(DOC_NUMERIC, DOC_CATEGORIES)
     check(stats_problem(stats, {"mean": [3.0, 15.0], "variance": [8 / 3, 25.0], "vocabulary": ["b", "a"]}))
-    out = kata.preprocess(DOC_STATS, [[5.0], [NAN], [2.0]], ["a", "", "zebra"])
+    out = kata.preprocess(doc_stats(), [[5.0], [NAN], [2.0]], ["a", "", "zebra"])
     check(output_problem(out, {"numeric": np.array([[1.0], [0.0], [-0.5]], np.float32), "category": [3, 0, 1]}))
 
 
@@ -201,6 +205,9 @@ def test_inputs_and_statistics_are_not_modified(kata):
     check(stats_problem(stats, saved))
     assert np.isnan(batch[0, 0]) and np.isnan(batch[1, 1]), "preprocess filled the missing values of its input in place"
     assert batch_categories == ["", "zebra"], "preprocess modified categories"
+    kata.export_preprocessing(stats)
+    problem = stats_problem(stats, saved)
+    assert problem is None, f"export_preprocessing modified the statistics it was given: {problem}"
 
 
 # ---- invalid input -----------------------------------------------------------------------------
@@ -292,7 +299,7 @@ def test_fit_matches_reference(differential, kata):
 
 
 def test_preprocess_matches_reference(differential, kata, reference):
-    kata.preprocess(DOC_STATS, [[5.0]], ["a"])
+    kata.preprocess(doc_stats(), [[5.0]], ["a"])
 
     @settings(max_examples=60)
     @given(data=training_sets(), choice=st.data())
@@ -362,7 +369,7 @@ def test_statistics_match_keras_adapt(kata, request):
 
 
 def test_numpy_path_matches_keras_layers(kata, request):
-    kata.preprocess(DOC_STATS, [[5.0]], ["a"])
+    kata.preprocess(doc_stats(), [[5.0]], ["a"])
     for (table, words, batch, batch_words), _, keras_out in request.getfixturevalue("keras_cases"):
         out = kata.preprocess(kata.fit_preprocessing(table, words), batch, batch_words)
         check(output_problem(out, keras_out, "preprocess against Keras' Normalization and StringLookup layers"))
@@ -371,7 +378,7 @@ def test_numpy_path_matches_keras_layers(kata, request):
 # ---- the exported path -------------------------------------------------------------------------
 
 def test_serve_signature(kata):
-    module = kata.export_preprocessing(DOC_STATS)
+    module = kata.export_preprocessing(doc_stats())
     assert hasattr(module, "serve"), (
         f"export_preprocessing returns a module with a `serve` method (a tf.function); got {type(module).__name__}")
     concrete = module.serve.get_concrete_function()  # fails unless serve has an input_signature
@@ -383,7 +390,7 @@ def test_serve_signature(kata):
 
 def test_exported_statistics_are_frozen(kata):
     """A batch of unusual values is normalised with the training statistics, row by row."""
-    module = kata.export_preprocessing(DOC_STATS)
+    module = kata.export_preprocessing(doc_stats())
     numeric, categories = np.array([[100.0], [101.0], [NAN]]), ["zebra", "a", ""]
     whole = serve(module, numeric, categories)
     check(output_problem(whole, {"numeric": np.array([[48.5], [49.0], [0.0]], np.float32), "category": [1, 3, 0]},
@@ -398,7 +405,7 @@ def test_exported_path_matches_the_numpy_path(kata):
     The modules are built once, from a few training sets, and Hypothesis draws the batches:
     building a module costs far more than calling it.
     """
-    kata.export_preprocessing(DOC_STATS)
+    kata.export_preprocessing(doc_stats())
     rng = np.random.default_rng(11)
     fitted = [kata.fit_preprocessing(DOC_NUMERIC, DOC_CATEGORIES)]
     fitted += [kata.fit_preprocessing(*_oracle_data(rng, n, d, constant, m=1)[:2])
@@ -419,7 +426,7 @@ def test_exported_path_matches_the_numpy_path(kata):
 
 
 def test_exported_path_matches_keras_layers(kata, request):
-    kata.export_preprocessing(DOC_STATS)
+    kata.export_preprocessing(doc_stats())
     for (table, words, batch, batch_words), _, keras_out in request.getfixturevalue("keras_cases"):
         module = kata.export_preprocessing(kata.fit_preprocessing(table, words))
         check(output_problem(serve(module, batch, batch_words), keras_out,
@@ -439,7 +446,7 @@ def round_trip(kata, tmp_path_factory):
 
 
 def test_saved_model_round_trip(kata, request):
-    kata.export_preprocessing(DOC_STATS)
+    kata.export_preprocessing(doc_stats())
     stats, batch, batch_words, loaded = request.getfixturevalue("round_trip")
     expected = kata.preprocess(stats, batch, batch_words)
     check(output_problem(serve(loaded, batch, batch_words), expected, "the loaded SavedModel's serve"))
@@ -453,7 +460,7 @@ def test_saved_model_round_trip(kata, request):
 
 
 def test_saved_model_needs_no_python(kata, request):
-    kata.export_preprocessing(DOC_STATS)
+    kata.export_preprocessing(doc_stats())
     _, _, _, loaded = request.getfixturevalue("round_trip")
     graph = loaded.signatures["serving_default"].graph.as_graph_def()
     ops = {node.op for node in graph.node} | {node.op for f in graph.library.function for node in f.node_def}

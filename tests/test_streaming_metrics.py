@@ -198,11 +198,24 @@ def test_confidence_is_the_largest_probability_not_the_true_class_probability(ka
                    "every prediction wrong")
 
 
+def assert_new_state(result, sources, what):
+    """The docstrings promise a new dict with new arrays: nothing shared with the states given."""
+    __tracebackhide__ = True
+    for source in sources:
+        assert result is not source, f"{what} returned the state it was given; return a new dict"
+        for key in KEYS:
+            if key in result and isinstance(result[key], np.ndarray) and isinstance(source.get(key), np.ndarray):
+                assert not np.shares_memory(result[key], source[key]), (
+                    f"{what}: state[{key!r}] shares its memory with the state it was given; return new arrays "
+                    f"(a caller who updates one in place would change the other)")
+
+
 def test_empty_batch_counts_nothing(kata):
     state = kata.update_state(kata.init_state(3, 4), DOC_Y, DOC_P)
     for labels, probs in (([], np.zeros((0, 3))), (np.zeros(0, dtype=np.int64), np.zeros((0, 3)))):
         after = kata.update_state(state, labels, probs)
         assert_state(after, state, "an empty batch")
+        assert_new_state(after, [state], "update_state with an empty batch")
 
 
 def test_metrics_of_nothing_are_zero(kata):
@@ -240,6 +253,11 @@ def test_update_and_merge_leave_their_states_alone(kata):
     assert_state(other, other_before, "merge_states modified its second state; return a new one")
     kata.update_state(merged, [0], [[1.0, 0.0, 0.0]])
     assert_state(state, before, "updating a merged state changed one of the states merged into it (shared arrays)")
+    assert_new_state(kata.update_state(state, [0], [[1.0, 0.0, 0.0]]), [state], "update_state")
+    assert_new_state(merged, [state, other], "merge_states")
+    empty = kata.init_state(3, 4)
+    assert_new_state(kata.merge_states(state, empty), [state, empty], "merge_states with an empty state")
+    assert_new_state(kata.merge_states(empty, state), [state, empty], "merge_states with an empty state")
     metrics_state = {key: value.copy() for key, value in merged.items()}
     kata.compute_metrics(merged)
     assert_state(merged, metrics_state, "compute_metrics modified the state")
