@@ -88,6 +88,24 @@ def compares_with_the_previous_call(python_fn, calls):
 
 
 @pitfall("trace_log",
+         "Predicts from every earlier call's (type, value) or (dtype, shape): TensorFlow matches Python numbers "
+         "by value, so 1, 1.0 and True share one trace, and only measuring shows what it does.")
+def predicts_from_types_and_values(python_fn, calls):
+    def key(arg):
+        if isinstance(arg, bool | int | float):
+            return ("python", type(arg).__name__, arg)
+        tensor = tf.convert_to_tensor(arg)
+        return ("tensor", tensor.dtype.name, tuple(tensor.shape))
+
+    seen, log = set(), []
+    for args in calls:
+        signature = tuple(key(arg) for arg in args)
+        log.append(signature not in seen)
+        seen.add(signature)
+    return log
+
+
+@pitfall("trace_log",
          "Makes the tf.function with reduce_retracing=True: after a second shape it relaxes to None and stops "
          "tracing for new shapes, which a default tf.function does not do.")
 def with_reduce_retracing(python_fn, calls):

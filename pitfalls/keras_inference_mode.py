@@ -175,3 +175,49 @@ def float64_einsum(params, x):
     h = (h - p["bn/moving_mean"]) * (1.0 / np.sqrt(p["bn/moving_variance"] + BN_EPSILON)) * p["bn/gamma"]
     h = np.where(h + p["bn/beta"] > 0, h + p["bn/beta"], 0.0)
     return (np.einsum("nh,hc->nc", h, p["logits/kernel"]) + p["logits/bias"]).astype(np.float32)
+
+
+# ---- found in review ----------------------------------------------------------------------------
+
+@pitfall("predict",
+         "Sets the dropout rate to 0 and freezes batch normalisation for a training=True call, then sets both "
+         "back: the numbers are right, but the model's settings changed while it ran, which a concurrent "
+         "request or a failure halfway would see.")
+def flips_settings_and_restores_them(model, x):
+    dropout, batch_norm = model.get_layer("dropout"), model.get_layer("bn")
+    rate, trainable = dropout.rate, batch_norm.trainable
+    dropout.rate, batch_norm.trainable = 0.0, False
+    try:
+        return _checked_training_call(model, x)
+    finally:
+        dropout.rate, batch_norm.trainable = rate, trainable
+
+
+def _checked_training_call(model, x):
+    shape = tuple(x.shape)
+    if len(shape) != 2 or shape[0] < 1 or shape[1] != ref.NUM_FEATURES:
+        raise ValueError("x must be (n >= 1, NUM_FEATURES)")
+    return np.asarray(model(x, training=True), dtype=np.float32)
+
+
+@alternative("predict", "Calls the layers one by one with training=False, on a float32 tensor.")
+def layer_by_layer(model, x):
+    x = tf.convert_to_tensor(x)
+    if x.shape.rank != 2 or x.shape[0] == 0 or x.shape[1] != ref.NUM_FEATURES:
+        raise ValueError("x must be (n >= 1, NUM_FEATURES)")
+    h = tf.cast(x, tf.float32)
+    for layer in model.layers:
+        h = layer(h, training=False)
+    return h.numpy().astype(np.float32)
+
+
+@alternative("forward_numpy",
+             "Stays in float32 throughout: einsum, a reciprocal square root, gamma times the normalised value, "
+             "np.where for the ReLU.")
+def float32_einsum_with_reciprocal(params, x):
+    x = np.asarray(x, dtype=np.float32)
+    h = np.einsum("nf,fh->nh", x, params["dense/kernel"]) + params["dense/bias"]
+    inverse = 1.0 / np.sqrt(params["bn/moving_variance"] + np.float32(BN_EPSILON))
+    h = params["bn/gamma"] * ((h - params["bn/moving_mean"]) * inverse) + params["bn/beta"]
+    h = np.where(h > 0, h, np.float32(0))
+    return (np.einsum("nh,hc->nc", h, params["logits/kernel"]) + params["logits/bias"]).astype(np.float32)

@@ -168,3 +168,12 @@ def einsum_and_in_place_updates(x, y):
     table.add_(torch.einsum("...nd,...nd->...n", x, x).unsqueeze(-1))
     table.add_(torch.einsum("...md,...md->...m", y, y).unsqueeze(-2))
     return table.clamp_min_(0)
+
+
+@pitfall("pairwise_sq_dists",
+         "Reaches torch.cdist through getattr so that the static check does not see the name: it is still the "
+         "ready-made distance function this kata forbids.")
+def cdist_through_getattr(x, y):
+    if x.dim() < 2 or y.dim() < 2 or x.shape[-1] != y.shape[-1]:
+        raise ValueError("x and y must be (..., N, D) and (..., M, D) with the same D")
+    return getattr(torch, "cd" + "ist")(x, y) ** 2

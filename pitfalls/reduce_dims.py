@@ -214,3 +214,54 @@ def scale_by_max_first(scores, over):
     largest = scores.amax(dim=dims, keepdim=True) if scores.numel() else scores.sum(dim=dims, keepdim=True)
     scaled = _safe_divide(scores, largest)
     return _safe_divide(scaled, scaled.sum(dim=dims, keepdim=True)), scores.sum(dim=dims)
+
+
+# ---- found in review: mistakes that only very small sums, -0.0 or an empty input show --------
+
+@pitfall("normalize_scores",
+         "Clamps the sum to torch.finfo(dtype).tiny before dividing: a group whose sum is subnormal (smaller "
+         "than tiny) is divided by the clamp, not by its sum, and no longer sums to 1.")
+def clamps_sum_to_tiny(scores, over):
+    _check(scores, over)
+    kept = scores.sum(dim=SUMMED[over], keepdim=True)
+    return scores / kept.clamp(min=torch.finfo(scores.dtype).tiny), kept.squeeze(SUMMED[over])
+
+
+@pitfall("normalize_scores",
+         "Multiplies by the reciprocal 1 / sum: for a subnormal sum the reciprocal overflows to inf, and the "
+         "group comes out as inf instead of summing to 1.")
+def multiplies_by_reciprocal(scores, over):
+    _check(scores, over)
+    kept = scores.sum(dim=SUMMED[over], keepdim=True)
+    inverse = torch.where(kept == 0, torch.zeros_like(kept), 1.0 / kept)
+    return scores * inverse, kept.squeeze(SUMMED[over])
+
+
+@pitfall("normalize_scores",
+         "Rejects negative scores with torch.signbit, which is also set for -0.0: a valid zero score raises.")
+def signbit_rejects_negative_zero(scores, over):
+    if over not in SUMMED or scores.dim() < 2:
+        raise ValueError("bad arguments")
+    if bool(torch.signbit(scores).any()):
+        raise ValueError("negative scores")
+    return _normalize_along(scores, SUMMED[over])
+
+
+@pitfall("normalize_scores",
+         "Returns the input tensor itself when it is empty, instead of a new tensor.")
+def returns_empty_input_itself(scores, over):
+    _check(scores, over)
+    if scores.numel() == 0:
+        return scores, scores.sum(dim=SUMMED[over])
+    return _normalize_along(scores, SUMMED[over])
+
+
+@alternative("normalize_scores",
+             "Computes in float64 and casts back, with the zero groups' divisor replaced by masked_fill.")
+def float64_with_masked_fill(scores, over):
+    _check(scores, over)
+    dims = SUMMED[over]
+    wide = scores.double()
+    kept = wide.sum(dim=dims, keepdim=True)
+    normalized = wide / kept.masked_fill(kept == 0, 1.0)
+    return normalized.to(scores.dtype), kept.squeeze(dims).to(scores.dtype)

@@ -217,6 +217,41 @@ def ignores_signature_name(signature, body):
     return _reply(signature, batch, columnar)
 
 
+@pitfall("handle_predict_request",
+         "Writes the output names 'probabilities' and 'class_id' into the handler: a signature with other or "
+         "more outputs is answered with only those two.")
+def hard_coded_output_names(signature, body):
+    batch, columnar = ref._parse_request(body)
+    outputs = signature(features=tf.constant(batch))
+    probabilities, class_id = outputs["probabilities"].numpy(), outputs["class_id"].numpy()
+    if columnar:
+        return json.dumps({"outputs": {"probabilities": probabilities.tolist(), "class_id": class_id.tolist()}})
+    return json.dumps({"predictions": [{"probabilities": p, "class_id": c}
+                                       for p, c in zip(probabilities.tolist(), class_id.tolist(), strict=True)]})
+
+
+@pitfall("handle_predict_request",
+         "Rounds the probabilities to 6 decimals for a tidier reply: they are no longer the float32 values the "
+         "signature returned.")
+def rounds_the_probabilities(signature, body):
+    batch, columnar = ref._parse_request(body)
+    outputs = {k: v.numpy().tolist() for k, v in signature(features=tf.constant(batch)).items()}
+    outputs["probabilities"] = [[round(p, 6) for p in row] for row in outputs["probabilities"]]
+    if columnar:
+        return json.dumps({"outputs": outputs})
+    return json.dumps({"predictions": [{k: v[i] for k, v in outputs.items()} for i in range(len(batch))]})
+
+
+@pitfall("handle_predict_request",
+         "Assumes the parsed body is a dict or a list: a body of 3 or null fails with a TypeError, not a "
+         "ValueError that says what is wrong.")
+def assumes_an_object_or_a_list(signature, body):
+    request = json.loads(body)
+    if "instances" in request and "inputs" in request:
+        raise ValueError("both instances and inputs")
+    return ref.handle_predict_request(signature, body)
+
+
 # ---- correct answers written differently: the tests must accept every one of them -----------
 
 @alternative("export_classifier",

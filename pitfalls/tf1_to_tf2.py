@@ -253,6 +253,49 @@ class Classifier(tf.Module):
         self.seen = tf.Variable(tf.constant(0, tf.int64), trainable=False, name="seen")
 
 
+@pitfall("predict",
+         "Takes the label as the argmax of probs instead of logits: at a large temperature the probabilities "
+         "round to equal values and the argmax falls on class 0; the graph's label is argmax(logits).")
+def label_from_probs(model, x, temperature=1.0):
+    out = ref.predict(model, x, temperature)
+    out["label"] = tf.argmax(out["probs"], axis=1)
+    return out
+
+
+@pitfall("predict",
+         "Sharpens with softmax(logits) ** (1 / temperature), renormalised: equal on paper, but at a small "
+         "temperature every power underflows to 0 and the rows become 0 / 0 = NaN.")
+def softmax_to_the_power(model, x, temperature=1.0):
+    x = _checked(x)
+    logits = _logits(model, x)
+    temperature = tf.convert_to_tensor(temperature, tf.float32)
+    if temperature > 0.0:
+        powered = tf.nn.softmax(logits) ** (1.0 / temperature)
+        probs = powered / tf.reduce_sum(powered, axis=1, keepdims=True)
+    else:
+        probs = _greedy(logits)
+    seen = tf.identity(model.seen.assign_add(tf.cast(tf.shape(x)[0], tf.int64)))
+    return {"probs": probs, "label": tf.argmax(logits, axis=1),
+            "confidence": tf.reduce_max(probs, axis=1, keepdims=True), "seen": seen}
+
+
+@pitfall("predict",
+         "Writes the softmax as exp(z) / sum(exp(z)) without subtracting the row maximum: at a small temperature "
+         "exp overflows to inf and the row becomes inf / inf = NaN.")
+def naive_softmax(model, x, temperature=1.0):
+    x = _checked(x)
+    logits = _logits(model, x)
+    temperature = tf.convert_to_tensor(temperature, tf.float32)
+    if temperature > 0.0:
+        e = tf.exp(logits / temperature)
+        probs = e / tf.reduce_sum(e, axis=1, keepdims=True)
+    else:
+        probs = _greedy(logits)
+    seen = tf.identity(model.seen.assign_add(tf.cast(tf.shape(x)[0], tf.int64)))
+    return {"probs": probs, "label": tf.argmax(logits, axis=1),
+            "confidence": tf.reduce_max(probs, axis=1, keepdims=True), "seen": seen}
+
+
 @alternative("make_model", "A tf.Module subclass whose __init__ makes the four variables.")
 def module_subclass():
     return Classifier()
@@ -290,3 +333,37 @@ def explicit_tf_cond(model, x, temperature=1.0):
 @alternative("make_serving_fn", "tf.function over a functools.partial of predict, with the signature.")
 def partial_of_predict(model):
     return tf.function(functools.partial(ref.predict, model), input_signature=SIGNATURE)
+
+
+@alternative("predict",
+             "A hand-written stable softmax (subtract the row maximum, exp, divide by the sum) and a Python if.")
+def hand_written_stable_softmax(model, x, temperature=1.0):
+    x = _checked(x)
+    logits = _logits(model, x)
+    label = tf.argmax(logits, axis=1)
+    temperature = tf.convert_to_tensor(temperature, tf.float32)
+    if temperature > 0.0:
+        z = logits / temperature
+        e = tf.exp(z - tf.reduce_max(z, axis=1, keepdims=True))
+        probs = e / tf.reduce_sum(e, axis=1, keepdims=True)
+    else:
+        probs = tf.cast(tf.equal(tf.range(N_CLASSES, dtype=tf.int64)[None, :], label[:, None]), tf.float32)
+    model.seen.assign_add(tf.cast(tf.shape(x)[0], tf.int64))
+    return {"probs": probs, "label": label, "confidence": tf.reduce_max(probs, axis=1, keepdims=True),
+            "seen": tf.identity(model.seen.value())}
+
+
+@alternative("predict",
+             "Computes the logits and the softmax in float64 (more exact than the session) and casts to float32.")
+def float64_inside(model, x, temperature=1.0):
+    x = _checked(x)
+    wide = lambda value: tf.cast(value, tf.float64)
+    logits = tf.nn.relu(wide(x) @ wide(model.w1) + wide(model.b1)) @ wide(model.w2)
+    temperature = wide(tf.convert_to_tensor(temperature, tf.float32))
+    if temperature > 0.0:
+        probs = tf.cast(tf.nn.softmax(logits / temperature), tf.float32)
+    else:
+        probs = _greedy(logits)
+    seen = tf.identity(model.seen.assign_add(tf.cast(tf.shape(x)[0], tf.int64)))
+    return {"probs": probs, "label": tf.argmax(logits, axis=1),
+            "confidence": tf.reduce_max(probs, axis=1, keepdims=True), "seen": seen}

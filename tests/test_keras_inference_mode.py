@@ -148,6 +148,58 @@ def test_predict_leaves_the_model_alone(kata, model):
     assert_model_unchanged(model, before, "predict")
 
 
+# Layer settings a wrong answer flips and flips back: a dropout rate of 0 with a frozen batch
+# normalisation gives inference-mode numbers from a training=True call, and restoring them afterwards
+# leaves nothing for a before/after comparison to see. So the writes themselves are watched.
+WATCHED_SETTINGS = {"trainable", "rate", "noise_shape", "momentum", "epsilon", "center", "scale", "axis",
+                    "activation", "use_bias", "kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance"}
+
+
+def watch_setting_writes(model):
+    """Make the model and its layers record every change of a setting in WATCHED_SETTINGS, in a list.
+
+    Only these objects are watched (a clone the learner makes and sets up is its own business), and
+    only writes that change a value count.
+    """
+    writes, watched = [], set()
+    missing = object()
+
+    def watch(obj):
+        base = obj.__class__
+
+        def __setattr__(self, name, value):
+            if id(self) in watched and name in WATCHED_SETTINGS:
+                old = getattr(self, name, missing)
+                try:
+                    same = old is value or bool(old == value)
+                except Exception:
+                    same = False
+                if not same:
+                    writes.append(f"{self.name}.{name} = {value!r} (was {old!r})")
+            super(watched_class, self).__setattr__(name, value)
+
+        watched_class = type(base.__name__, (base,), {"__setattr__": __setattr__})
+        obj.__class__ = watched_class
+        watched.add(id(obj))
+
+    for layer in model.layers:
+        watch(layer)
+    watch(model)
+    return writes
+
+
+def test_predict_changes_no_layer_setting_even_for_a_moment(kata):
+    model = model_with(PARAMS)
+    writes = watch_setting_writes(model)
+    x = batch(8, seed=12)
+    yours = kata.predict(model, x)
+    assert not writes, (
+        "predict changed layer settings, even if it set them back afterwards: "
+        + "; ".join(writes[:6])
+        + ". Inference mode comes from the call itself: model(x, training=False), or model.predict(x)")
+    assert_logits(yours, expected_logits(x), "predict on a watched model")
+
+
 def test_training_mode_would_have_been_wrong(kata, model):
     """Why training=True is wrong at inference, shown on a copy of the model."""
     x = batch(8, seed=3)
@@ -223,6 +275,20 @@ def assert_forward(yours, params, x, what="forward_numpy"):
             f"  expected: {describe(expected[row].astype(np.float32))}\n  yours:    {describe(yours[row])}")
 
 
+def assert_agrees_with_keras(yours, keras_logits, params, x, what):
+    """forward_numpy against Keras: both are float32 computations, each within 1e-5 * (1 + size) of the
+    exact values (any order of operations), so they may differ by twice that, not by a fixed 1e-5."""
+    __tracebackhide__ = True
+    _, size = forward64(params, x)
+    assert isinstance(yours, np.ndarray) and yours.shape == keras_logits.shape, (
+        f"{what}: expected a numpy array of shape {keras_logits.shape}, got {describe(yours)}")
+    bad = np.abs(yours.astype(np.float64) - keras_logits) > 2e-5 * (1.0 + size)
+    if bad.any():
+        row = int(np.argwhere(bad)[0][0])
+        raise AssertionError(f"{what}: row {row} differs from model(x, training=False)\n"
+                             f"  expected: {describe(keras_logits[row])}\n  yours:    {describe(yours[row])}")
+
+
 def test_forward_numpy_on_the_model(kata):
     x = batch(20, seed=7)
     assert_forward(kata.forward_numpy(PARAMS, x), PARAMS, x)
@@ -231,7 +297,9 @@ def test_forward_numpy_on_the_model(kata):
 def test_forward_numpy_agrees_with_keras(kata):
     x = batch(12, seed=8, scale=2.0)
     yours = kata.forward_numpy(PARAMS, x)
-    assert_logits(yours, expected_logits(x), "forward_numpy against model(x, training=False)")
+    assert isinstance(yours, np.ndarray) and yours.dtype == np.float32, (
+        f"forward_numpy must return a float32 numpy array, got {describe(yours)}")
+    assert_agrees_with_keras(yours, expected_logits(x), PARAMS, x, "forward_numpy against model(x, training=False)")
 
 
 def test_forward_numpy_single_row_uses_moving_statistics(kata):
@@ -246,7 +314,8 @@ def test_epsilon_goes_under_the_square_root(kata):
     x = batch(6, seed=10)
     yours = kata.forward_numpy(params, x)
     assert_forward(yours, params, x, "forward_numpy with moving variances near 0")
-    assert_logits(yours, model_with(params)(x, training=False).numpy(), "forward_numpy against Keras, variances near 0")
+    assert_agrees_with_keras(yours, model_with(params)(x, training=False).numpy(), params, x,
+                             "forward_numpy against Keras, variances near 0")
 
 
 @pytest.mark.parametrize("features, hidden, classes", [(1, 1, 1), (3, 5, 2), (8, 16, 3), (12, 32, 10)])

@@ -210,10 +210,12 @@ class Watch(TorchDispatchMode):
         self.operations = 0
         self.largest_bytes = 0
         self.largest_op = None
+        self.names = set()
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
         self.operations += 1
+        self.names.add(str(func))
         for leaf in out if isinstance(out, tuple | list) else (out,):
             if isinstance(leaf, torch.Tensor):
                 size = leaf.untyped_storage().nbytes()
@@ -245,6 +247,23 @@ def test_operation_count_does_not_grow_with_the_sizes(kata, small, large):
         f"pairwise_sq_dists ran {counts[0]} tensor operations for x {small[0]} and y {small[1]}, but "
         f"{counts[1]} for x {large[0]} and y {large[1]}: the count grows with the sizes, so there is a Python "
         f"loop over points, coordinates or batch positions. Broadcast over all pairs at once.")
+
+
+# What torch.cdist, torch.pdist, tile and repeat run underneath, however they are reached (the static
+# check sees the names written in the code; getattr(torch, "cd" + "ist") gets past it, not past this).
+READY_MADE_OPS = ("_euclidean_dist", "_cdist_forward", "_pdist_forward", "aten.cdist", "aten.pdist", "aten.repeat.")
+
+
+@pytest.mark.parametrize("x_shape, y_shape", [((3, 2), (4, 2)), ((60, 19), (70, 19)), ((2, 30, 5), (40, 5))],
+                         ids=["small", "large", "batched"])
+def test_no_ready_made_distance_or_repeat_underneath(kata, x_shape, y_shape):
+    x, y = points(x_shape, seed=18), points(y_shape, seed=19)
+    result, watch = watched(kata, x, y)
+    used = sorted(name for name in watch.names if any(op in name for op in READY_MADE_OPS))
+    assert not used, (
+        f"pairwise_sq_dists ran {', '.join(used)}: that is torch.cdist, torch.pdist or repeat/tile underneath, "
+        f"which this kata forbids however they are called. Expand the square with a matrix product.")
+    check(result, x, y)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)

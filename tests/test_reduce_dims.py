@@ -50,6 +50,8 @@ def check(result, scores, over, what=""):
     assert isinstance(result, tuple) and len(result) == 2, (
         f"normalize_scores must return a tuple (normalized, totals), got {describe(result)}")
     normalized, totals = result
+    assert normalized is not scores and totals is not scores, (
+        "normalize_scores must return NEW tensors, never the `scores` object itself (not even when it is empty)")
     for name, value in (("normalized", normalized), ("totals", totals)):
         assert isinstance(value, torch.Tensor), f"{name} must be a torch.Tensor, got {type(value).__name__}"
         assert value.dtype == scores.dtype, f"{name} has dtype {value.dtype}; it must keep {scores.dtype}"
@@ -139,6 +141,26 @@ def test_tiny_sums_are_divided_exactly(kata, over, dtype, tiny):
     normalized, totals = kata.normalize_scores(scores, over)
     check((normalized, totals), scores, over,
           " (scores of size 1e-20: divide by the exact sum, with no epsilon and no clamp)")
+
+
+@pytest.mark.parametrize("over", OVERS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_subnormal_sums_are_divided_exactly(kata, over, dtype):
+    # The smallest positive numbers there are: 1 / sum overflows to inf, and any clamp of the sum to a
+    # "tiny" value (torch.finfo(dtype).tiny is the smallest NORMAL number) is far above these sums.
+    smallest = 2.0 ** (-149 if dtype == torch.float32 else -1074)
+    scores = torch.tensor([[1.0, 3.0], [2.0, 6.0]], dtype=torch.float64).mul(smallest).to(dtype)
+    assert bool((scores > 0).all()), "the platform flushes subnormal numbers to zero"
+    normalized, totals = kata.normalize_scores(scores, over)
+    check((normalized, totals), scores, over,
+          " (subnormal scores: divide by the exact sum; no clamp, and no multiplying by 1 / sum, which overflows)")
+
+
+@pytest.mark.parametrize("over", OVERS)
+def test_negative_zero_is_not_negative(kata, over):
+    # -0.0 >= 0 holds: a score of -0.0 (from -x * 0, say) is a valid zero, not a negative score.
+    scores = torch.tensor([[[-0.0, 2.0, 1.0], [-0.0, -0.0, -0.0]], [[3.0, -0.0, 1.0], [0.0, 0.5, -0.0]]])
+    check(kata.normalize_scores(scores, over), scores, over, " (-0.0 is not negative: it must not raise)")
 
 
 @pytest.mark.parametrize("over", OVERS)

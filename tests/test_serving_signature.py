@@ -96,6 +96,11 @@ class ServingModule(tf.Module):
     def logits_fn(self, features):
         return {"logits": self.model(features)}
 
+    @tf.function(input_signature=[tf.TensorSpec([None, NUM_FEATURES], tf.float32, name="features")])
+    def three_outputs_fn(self, features):
+        logits = self.model(features)
+        return {"probabilities": tf.nn.softmax(logits), "class_id": tf.argmax(logits, axis=-1), "logits": logits}
+
 
 class CountingSignature:
     """The real signature, counting its calls; attributes (structured_outputs, ...) pass through."""
@@ -121,11 +126,16 @@ def oracle_model():
 
 @pytest.fixture(scope="module")
 def oracle_export(tmp_path_factory, oracle_model):
-    """A SavedModel written by the test: "logits" comes first, "serving_default" second."""
+    """A SavedModel written by the test: "logits" comes first, "serving_default" second.
+
+    A third signature, "three_outputs", adds the logits to the two outputs: a handler must answer
+    with every output of the signature it is given, not with two names written into its code.
+    """
     directory = tmp_path_factory.mktemp("oracle") / "1"
     module = ServingModule(oracle_model)
     tf.saved_model.save(module, str(directory),
-                        signatures={"logits": module.logits_fn, SIGNATURE: module.predict_fn})
+                        signatures={"logits": module.logits_fn, SIGNATURE: module.predict_fn,
+                                    "three_outputs": module.three_outputs_fn})
     return directory
 
 
@@ -138,6 +148,11 @@ def oracle_signature(oracle_export):
 @pytest.fixture()
 def server(oracle_signature):
     return CountingSignature(oracle_signature)
+
+
+@pytest.fixture(scope="module")
+def three_outputs_signature(oracle_export):
+    return tf.saved_model.load(str(oracle_export)).signatures["three_outputs"]
 
 
 # ---- reading the learner's JSON -----------------------------------------------------------------
@@ -304,9 +319,60 @@ def test_other_spellings_of_a_request(kata, server, oracle_model):
                     columnar=False, where="integers as numbers, and an extra key that is ignored")
 
 
+@pytest.mark.parametrize("columnar", [False, True], ids=["row", "columnar"])
+def test_probabilities_are_the_exact_float32_values(kata, server, oracle_signature, columnar):
+    # "exactly the float32 values, as tolist() gives them": rounding (to 6 decimals, say) is not allowed.
+    body = columnar_request(BATCH) if columnar else row_request(BATCH)
+    reply = parse_json(kata.handle_predict_request(server, body), "the response")
+    try:
+        probs = reply["outputs"]["probabilities"] if columnar else [p["probabilities"] for p in reply["predictions"]]
+        got = np.asarray(probs, dtype=np.float64).astype(np.float32)
+    except (KeyError, TypeError, ValueError):
+        pytest.fail(f"the response does not have the layout the docstring gives: {json.dumps(reply)[:300]}")
+    exact = oracle_signature(features=tf.constant(BATCH))["probabilities"].numpy()
+    assert got.shape == exact.shape and bool(np.all(np.abs(got - exact) <= 2 * np.spacing(exact))), (
+        f"the probabilities must be the signature's float32 values exactly (tolist() gives them), not rounded\n"
+        f"  signature: {exact.tolist()}\n  yours:     {got.tolist()}")
+
+
+@pytest.mark.parametrize("columnar", [False, True], ids=["row", "columnar"])
+def test_every_output_of_the_signature_is_answered(kata, three_outputs_signature, oracle_model, columnar):
+    # A signature with a third output, "logits": the reply names every output the signature returns.
+    body = columnar_request(BATCH) if columnar else row_request(BATCH)
+    reply = parse_json(kata.handle_predict_request(three_outputs_signature, body), "the response")
+    wanted = OUTPUTS | {"logits"}
+    if columnar:
+        outputs = reply.get("outputs") if isinstance(reply, dict) else None
+        names = set(outputs) if isinstance(outputs, dict) else None
+        logits = outputs.get("logits") if names else None
+    else:
+        predictions = reply.get("predictions") if isinstance(reply, dict) else None
+        ok = isinstance(predictions, list) and all(isinstance(p, dict) for p in predictions)
+        names = set.union(*(set(p) for p in predictions)) if ok and predictions else None
+        logits = [p.get("logits") for p in predictions] if ok else None
+    assert names == wanted, (
+        f"for a signature whose outputs are {sorted(wanted)}, the reply must name every one of them; yours names "
+        f"{sorted(names) if names is not None else 'none'}: read the names from the signature's outputs rather "
+        f"than writing 'probabilities' and 'class_id' into the handler\n  reply: {json.dumps(reply)[:300]}")
+    _, expected_logits = expected_outputs(oracle_model, BATCH)
+    assert np.allclose(np.asarray(logits, dtype=np.float64), expected_logits, rtol=1e-5, atol=1e-5), (
+        f"the logits in the reply differ from the signature's\n  expected: {expected_logits.tolist()}\n"
+        f"  yours:    {logits}")
+    assert_response(json.dumps(_without_logits(reply)), oracle_model, BATCH, columnar)
+
+
+def _without_logits(reply):
+    if "outputs" in reply:
+        return {"outputs": {k: v for k, v in reply["outputs"].items() if k != "logits"}}
+    return {"predictions": [{k: v for k, v in p.items() if k != "logits"} for p in reply["predictions"]]}
+
+
 BAD_REQUESTS = {
     "not-json": "{instances: [[1, 2, 3, 4]]}",
     "not-an-object": "[[1, 2, 3, 4]]",
+    "a-number": "3",
+    "a-string": '"instances"',
+    "json-null": "null",
     "neither": '{"signature_name": "serving_default"}',
     "both": '{"instances": [[1, 2, 3, 4]], "inputs": {"features": [[1, 2, 3, 4]]}}',
     "empty-instances": '{"instances": []}',
