@@ -27,7 +27,7 @@ from . import course, learner
 from .catalog import Catalog, Kata
 from .cli import find_root, load_catalog, resolve_kata
 from .state import State
-from .warm import CheckResult, RunningCheck, WarmRunner
+from .warm import CAN_FORK, CheckResult, RunningCheck, WarmRunner
 
 KEYS = "[n]ext  [h]int  [l]ist  [r]un  [s]olution  [q]uit"
 MAX_PROBLEM_LINES = 18
@@ -55,7 +55,22 @@ def cmd_watch(args) -> int:
     state = State.load(root)
     kata = resolve_kata(catalog, args.id) if args.id else course.current_kata(catalog, state)
     session = WatchSession(root, catalog, kata, poll=args.poll, manual=args.manual_run)
-    return session.run()
+    code = session.run()
+    if session.restart_at is not None:
+        # A kata that needs other frameworks than the ones loaded: start afresh (the terminal is
+        # restored by now), so the warm process holds just what the new kata needs and forks fast.
+        flags = [*(["--poll"] if args.poll else []), *(["--manual-run"] if args.manual_run else [])]
+        os.execv(sys.executable, [sys.executable, "-m", "katakit", "watch", session.restart_at, *flags])
+    return code
+
+
+HEAVY_FRAMEWORKS = ("torch", "tensorflow")
+
+
+def needs_fresh_process(kata: Kata) -> bool:
+    """True when the frameworks loaded in this process are not the ones `kata` needs."""
+    loaded = {name for name in HEAVY_FRAMEWORKS if name in sys.modules}
+    return CAN_FORK and loaded != set(HEAVY_FRAMEWORKS) & set(kata.frameworks)
 
 
 # ---- input ------------------------------------------------------------------------------------
@@ -154,6 +169,7 @@ class WatchSession:
         self.result: CheckResult | None = None
         self.message: list = []  # what the last key asked for: hints, the list, the solution, a refusal
         self.changes: FileChanges | None = None
+        self.restart_at: str | None = None  # set when the next kata wants a fresh process
 
     # ---- state of the course ----
     def state(self) -> State:
@@ -287,6 +303,12 @@ class WatchSession:
         if following is None:
             self.message = [Text("Every kata is done. Well played.", style="bold green")]
             return
+        if needs_fresh_process(following):
+            state = self.state()
+            state.current = following.id
+            state.save()
+            self.restart_at = following.id
+            return
         self.switch_to(following)
 
     def show_solution(self) -> None:
@@ -328,6 +350,10 @@ class WatchSession:
                     key = keys.read(0.0 if self.changes is not None else 0.08)
                     if key and not self.on_key(key):
                         break
+                    if self.restart_at is not None:
+                        self.say(f"starting afresh for {self.restart_at}: it needs other frameworks than "
+                                 f"{self.kata.id}")
+                        return 0
                     if self.check is not None and self.result is None and self.check.done():
                         self.result = self.check.result()
                         self.render()

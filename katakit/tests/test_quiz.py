@@ -62,7 +62,8 @@ def test_numbers_read_floats_by_their_decimal_digits():
     assert quiz.normalise("\u22122", "number") == "-2/1"  # a typographic minus
 
 
-@pytest.mark.parametrize("answer", ["3 traces", "3-fold", "epoch 3", "about 3 times", "(3)", "3.", "= 3", "~3", "3 (three)"])
+@pytest.mark.parametrize("answer", [
+    "3 traces", "3-fold", "epoch 3", "about 3 times", "(3)", "3.", "= 3", "~3", "3 (three)"])
 def test_one_number_among_words_counts(answer):
     assert quiz.normalise(answer, "number") == "3/1"
 

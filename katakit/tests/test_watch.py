@@ -206,3 +206,16 @@ def test_warm_and_cold_agree_on_a_real_kata_with_a_subtle_mistake(pytester):
     cold = cold_check(pytester, "ar_forecast")
     assert cold["status"] == "failing"
     assert warm[0] == cold and warm[1] == cold
+
+
+def test_moving_to_a_kata_with_other_frameworks_starts_a_lean_process(pytester):
+    make_repo(pytester, triple={"frameworks": '["torch"]'})
+    save(pytester, "double", DOUBLE)
+    child = watch(pytester)
+    child.expect("PASSED")
+    child.send("n")
+    child.expect("starting afresh for triple")
+    child.expect("Getting triple ready \\(importing torch once\\)")
+    child.expect("kata 2/2: ")
+    child.expect("TODO")
+    quit_cleanly(child)
