@@ -158,6 +158,20 @@ class FileChanges:
 
 # ---- the session ------------------------------------------------------------------------------
 
+HYPOTHESIS_EXAMPLE_HEADERS = ("Failing test case:", "Falsifying example:")
+
+
+def _without_repeated_example(lines: list[str]) -> list[str]:
+    """Drop Hypothesis's own account of the failing example when the message already shows it
+    as input / expected / yours; the screen has room for one, and `pytest` still prints both."""
+    if not any(line.lstrip().startswith("input:") for line in lines):
+        return lines
+    for number, line in enumerate(lines):
+        if line.startswith(HYPOTHESIS_EXAMPLE_HEADERS):
+            return lines[:number]
+    return lines
+
+
 class WatchSession:
     def __init__(self, root: Path, catalog: Catalog, kata: Kata, *, poll: bool = False, manual: bool = False,
                  console: Console | None = None):
@@ -211,8 +225,8 @@ class WatchSession:
         number = [k.id for k in self.catalog].index(self.kata.id) + 1
         parts: list = []
         header = Text.assemble((f"Inference Katas  kata {number}/{len(self.catalog)}: ", "bold"),
-                               (self.kata.id, "bold cyan"), f"  {self.kata.title}  ",
-                               (f"[{self.kata.topic}, {self.kata.difficulty}, {self.kata.points} points]", "dim"))
+                               (self.kata.id, "bold cyan"), f"  {self.kata.title}\n",
+                               (f"{self.kata.topic}, {self.kata.difficulty}, {self.kata.points} points", "dim"))
         parts.append(header)
         parts.append(Text(f"edit {self.kata.stub_path(self.root).relative_to(self.root)}"
                           f"   (check it by hand: pytest {self.kata.test_path(self.root).relative_to(self.root)})"))
@@ -255,7 +269,7 @@ class WatchSession:
                                  timing, "\n  Replace `raise NotImplementedError` with your code and save.")
         label = {"failing": "FAILING", "error": "ERROR"}.get(result.status, result.status.upper())
         passed = counts.get("passed", 0)
-        body = "\n".join(result.first_problem.splitlines()[:MAX_PROBLEM_LINES])
+        body = "\n".join(_without_repeated_example(result.first_problem.splitlines())[:MAX_PROBLEM_LINES])
         return Group(Text.assemble((label, "bold red"), f"  {passed} of {total} checks pass{timing}"),
                      Panel(Text(body), title="first problem", title_align="left", border_style="red"))
 

@@ -219,3 +219,14 @@ def test_moving_to_a_kata_with_other_frameworks_starts_a_lean_process(pytester):
     child.expect("kata 2/2: ")
     child.expect("TODO")
     quit_cleanly(child)
+
+
+def test_the_problem_panel_shows_the_counterexample_once():
+    from katakit.watch import _without_repeated_example
+
+    mismatch = ["fit_ar differs from the reference", "  input:    [0.3, -1.2, 0.1, 0.6]", "  expected: 1.0",
+                "  yours:    2.0", "Failing test case: test_fit(", "    data=([0.3, -1.2, 0.1, 0.6], 2),", ")"]
+    assert _without_repeated_example(mismatch) == mismatch[:4]
+    # Without input / expected / yours, Hypothesis's example is the only account of the input: keep it.
+    plain = ["assert 3 == 4", "Falsifying example: test_double(", "    x=1,", ")"]
+    assert _without_repeated_example(plain) == plain
