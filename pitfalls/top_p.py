@@ -283,3 +283,30 @@ def ascending_in_float64(logits, top_p, *, min_tokens_to_keep=1, filter_value=fl
     remove_sorted[..., -min_tokens_to_keep:] = False
     remove = remove_sorted.scatter(-1, sorted_indices, remove_sorted)
     return logits.masked_fill(remove, filter_value)
+
+
+@pitfall("top_p_filter",
+         "Flattens the batch axes with .view(-1, vocab), which raises on a non-contiguous input (a transpose "
+         "or a strided slice of a bigger tensor); .reshape() handles every layout.")
+def views_instead_of_reshaping(logits, top_p, *, min_tokens_to_keep=1, filter_value=float("-inf")):
+    top_p = _check(top_p, min_tokens_to_keep)
+    if top_p == 1.0:
+        return logits.clone()
+    flat = logits.view(-1, logits.shape[-1])
+    probs, order = _sorted_probs(flat)
+    keep_sorted = probs.cumsum(dim=-1) - probs < top_p
+    keep_sorted[..., :min_tokens_to_keep] = True
+    return flat.masked_fill(~_unsort(keep_sorted, order), filter_value).view(logits.shape)
+
+
+@pitfall("top_p_filter",
+         "Treats any top_p close to 1 (here above 0.99) as 1.0 and keeps everything, although only "
+         "top_p=1.0 itself does; 0.9999 still drops a token of probability 4.5e-5.")
+def treats_top_p_near_one_as_one(logits, top_p, *, min_tokens_to_keep=1, filter_value=float("-inf")):
+    top_p = _check(top_p, min_tokens_to_keep)
+    if top_p > 0.99:
+        return logits.clone()
+    probs, order = _sorted_probs(logits)
+    keep_sorted = probs.cumsum(dim=-1) - probs < top_p
+    keep_sorted[..., :min_tokens_to_keep] = True
+    return logits.masked_fill(~_unsort(keep_sorted, order), filter_value)

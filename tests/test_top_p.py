@@ -50,7 +50,10 @@ def logits_cases(draw, *, batch_axes=(0, 1, 2), distinct=True, low=-16, high=16)
     rows = draw(st.lists(row, min_size=math.prod(batch), max_size=math.prod(batch)))
     scale = draw(st.sampled_from((2, 4, 8)))
     dtype = draw(st.sampled_from((torch.float32, torch.float64)))
-    return (torch.tensor(rows, dtype=torch.float64) / scale).to(dtype).reshape(*batch, vocab)
+    # A shift changes no probability, and k/8 + 1000 is still exact in float32, but exp() of
+    # the raw logits overflows (or underflows to 0/0) unless the softmax subtracts the maximum.
+    shift = draw(st.sampled_from((0, 0, 0, 1000, -1000)))
+    return (torch.tensor(rows, dtype=torch.float64) / scale + shift).to(dtype).reshape(*batch, vocab)
 
 
 # Mostly mid-range values, where the nucleus ends inside the slice; the extremes too.
@@ -245,6 +248,43 @@ def test_any_number_of_batch_axes(kata, shape, top_p, lowest_kept):
     _assert_equal(out, logits.masked_fill(probs < lowest_kept, -1e4),
                   f"each slice along the last axis of a {len(shape)}-D input is filtered on its own "
                   f"(sort, cumulative sum and scatter all along the last axis)")
+
+
+@pytest.mark.parametrize("layout", ["batch-axes-swapped", "every-other-slice", "vocab-strided", "expanded"])
+def test_non_contiguous_input(kata, layout):
+    # A slice of a bigger tensor, a transpose or an expand is as valid an input as any other;
+    # .view(-1, vocab) fails on some of these, .reshape() and the element-wise ops do not.
+    probs = torch.tensor([[EXACT_PROBS[i] for i in PERMUTATIONS[r]] for r in range(4)]).reshape(2, 2, 5)
+    if layout == "batch-axes-swapped":
+        logits = torch.log(probs).transpose(0, 1).contiguous().transpose(0, 1)
+    elif layout == "every-other-slice":
+        tall = torch.zeros(4, 2, 5)
+        tall[::2] = torch.log(probs)
+        logits = tall[::2]
+    elif layout == "vocab-strided":
+        wide = torch.zeros(2, 2, 10)
+        wide[..., ::2] = torch.log(probs)
+        logits = wide[..., ::2]
+    else:
+        probs = probs[:1, :1].expand(2, 3, 5)
+        logits = torch.log(probs[:1, :1]).expand(2, 3, 5)
+    assert not logits.is_contiguous()
+    out = kata.top_p_filter(logits, 0.8, filter_value=-1e4)
+    _assert_equal(out, logits.masked_fill(probs < 0.125, -1e4),
+                  f"a non-contiguous ({layout}) input is filtered like any other")
+
+
+@pytest.mark.parametrize("logits, top_p, keep", [
+    ([0.0, -10.0], 0.9999, [True, False]),   # the second token has probability 4.5e-5
+    ([0.0, -10.0], 0.99999, [True, True]),   # the first alone is 0.999955 < 0.99999
+    ([0.0, -7.0, -30.0], 0.995, [True, False, False]),
+], ids=["0.9999-drops", "0.99999-keeps", "0.995-drops"])
+def test_top_p_just_below_one_still_cuts(kata, logits, top_p, keep):
+    logits = torch.tensor(logits)
+    out = kata.top_p_filter(logits, top_p)
+    _assert_equal(out, _masked(logits, keep),
+                  f"only top_p=1.0 itself keeps everything; top_p={top_p} still drops the tokens ranked "
+                  f"after the total reaches it")
 
 
 def test_one_dimensional_input(kata):
