@@ -182,3 +182,47 @@ def flat_index_gather(x, multiples):
     for grid, d in reversed(list(zip(grids, shape, strict=True))):
         index, stride = index + grid * stride, stride * d
     return tf.gather(flat, index)
+
+
+@pitfall("tile_with_broadcast",
+         "Reads a numpy input's buffer as if it were C-contiguous (as_strided with strides computed from "
+         "the shape), so a transposed, sliced or broadcast numpy view is tiled from the wrong elements.")
+def strides_from_shape_on_numpy_views(x, multiples):
+    tensor, shape, multiples = _checked(x, multiples)
+    src = x if isinstance(x, np.ndarray) else tensor.numpy()
+    c_strides = [math.prod(shape[i + 1:]) * src.itemsize for i in range(len(shape))]
+    view = np.lib.stride_tricks.as_strided(
+        src, shape=[n for m, d in zip(multiples, shape) for n in (m, d)],
+        strides=[n for s in c_strides for n in (0, s)])
+    return tf.constant(np.array(view).reshape([m * d for m, d in zip(multiples, shape)]), dtype=tensor.dtype)
+
+
+@pitfall("tile_with_broadcast",
+         "Tiles each axis with np.resize, which fills the new shape by repeating the data: tiling under "
+         "another name, which the static check forbids like np.tile.")
+def tiles_with_numpy_resize(x, multiples):
+    tensor, shape, multiples = _checked(x, multiples)
+    a = tensor.numpy()
+    for axis, m in enumerate(multiples):
+        front = np.moveaxis(a, axis, 0)
+        new_shape = (m * front.shape[0],) + front.shape[1:]
+        front = np.resize(front, new_shape) if front.size else np.zeros(new_shape, front.dtype)
+        a = np.moveaxis(front, 0, axis)
+    return tf.constant(a, dtype=tensor.dtype)
+
+
+@pitfall("tile_with_broadcast",
+         "Writes m copies into a tf.TensorArray and calls its .stack(): a stack by another route, which "
+         "the static check forbids like tf.stack.")
+def stacks_copies_in_a_tensor_array(x, multiples):
+    result, shape, multiples = _checked(x, multiples)
+    for axis, m in enumerate(multiples):
+        shape_now = result.shape.as_list()
+        copies = tf.TensorArray(result.dtype, size=m, element_shape=shape_now)
+        for i in range(m):
+            copies = copies.write(i, result)
+        stacked = copies.stack()
+        perm = list(range(1, axis + 1)) + [0] + list(range(axis + 1, len(shape_now) + 1))
+        shape_now[axis] *= m
+        result = tf.reshape(tf.transpose(stacked, perm), shape_now)
+    return result

@@ -30,7 +30,9 @@ def _elements(dtype: str):
     # No subnormals: TensorFlow flushes them to zero in arithmetic, so a correct answer that
     # multiplies by ones would turn 1e-45 into 0 where tf.tile only copies.
     width, bound = (32, 2.0**100) if dtype == "float32" else (64, 1e300)
-    return st.floats(-bound, bound, width=width, allow_nan=False, allow_infinity=False, allow_subnormal=False)
+    finite = st.floats(-bound, bound, width=width, allow_nan=False, allow_infinity=False, allow_subnormal=False)
+    # Now and then inf, -inf or NaN: tiling copies them, arithmetic tricks (inf * 0) do not.
+    return st.one_of(finite, finite, finite, st.sampled_from((np.inf, -np.inf, np.nan)))
 
 
 @st.composite
@@ -44,7 +46,11 @@ def tile_cases(draw, min_dim: int = 1, max_dim: int = 4):
     multiples = draw(st.lists(st.sampled_from((2, 3, 1, 2, 3, 0)), min_size=rank, max_size=rank))
     if draw(st.booleans()):
         multiples = tuple(multiples)
-    x = values if draw(st.booleans()) else tf.constant(values)
+    # A tf.Tensor, a numpy array, or a numpy array in Fortran order (not C-contiguous from rank 2),
+    # which code reading the raw buffer in C order gets wrong.
+    kind = draw(st.sampled_from(("tensor", "numpy", "numpy-fortran")))
+    x = {"tensor": lambda: tf.constant(values), "numpy": lambda: values,
+         "numpy-fortran": lambda: np.asfortranarray(values)}[kind]()
     return x, multiples
 
 
@@ -178,6 +184,20 @@ def test_numpy_input_returns_tensor_and_is_not_modified(kata, dtype):
     _assert_tensor(result)
     assert x.dtype == before.dtype and np.array_equal(x, before), "the input array was modified"
     _check_against_tf_tile(result, x, (2, 1))
+
+
+@pytest.mark.parametrize("layout", ["transposed", "every-other-column", "reversed-rows", "broadcast-view"])
+def test_non_contiguous_numpy_input(kata, layout):
+    # numpy views are valid input: tf.convert_to_tensor copies them in their logical order.
+    # Code that reads the raw buffer as if it were C-contiguous (as_strided, frombuffer) does not.
+    base = np.arange(24, dtype=np.int64).reshape(4, 6)
+    x = {"transposed": base.T, "every-other-column": base[:, ::2], "reversed-rows": base[::-1],
+         "broadcast-view": np.broadcast_to(base[:1, :3], (2, 3))}[layout]
+    assert not x.flags.c_contiguous
+    before = x.copy()
+    result = kata.tile_with_broadcast(x, [2, 3])
+    assert np.array_equal(x, before), "the input array was modified"
+    _check_against_tf_tile(result, x, [2, 3])
 
 
 # ---- errors --------------------------------------------------------------------------------
