@@ -226,3 +226,13 @@ def stacks_copies_in_a_tensor_array(x, multiples):
         shape_now[axis] *= m
         result = tf.reshape(tf.transpose(stacked, perm), shape_now)
     return result
+
+
+@pitfall("tile_with_broadcast",
+         "Multiplies by ones in float64 for every dtype that is not an integer or bool, to keep float "
+         "precision; complex values lose their imaginary part in the cast (tf.tile takes any dtype).")
+def float64_ones_for_non_integer_dtypes(x, multiples):
+    x, shape, multiples = _checked(x, multiples)
+    if x.dtype.is_integer or x.dtype == tf.bool:
+        return _tile_each_axis(x, multiples)
+    return tf.cast(_tile_each_axis(tf.cast(x, tf.float64), multiples), x.dtype)

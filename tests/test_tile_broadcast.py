@@ -139,7 +139,12 @@ def test_all_ones_gives_x_back(kata, x):
     ([True, False, False], tf.bool),
     ([0.1, -2.7182818284590455, 1e300], tf.float64),
     ([0.1, -3.5, 1e-20], tf.float32),
-], ids=["int32-extremes", "int64-beyond-float64", "uint8", "bool", "float64", "float32"])
+    ([0.1, -65504.0, 6e-5], tf.float16),
+    ([-128, 127, 3], tf.int8),
+    ([2**64 - 1, 2**63 + 1, 0], tf.uint64),
+    ([1 + 2j, -0.5j, 3e30 - 1e-30j], tf.complex64),
+], ids=["int32-extremes", "int64-beyond-float64", "uint8", "bool", "float64", "float32", "float16", "int8",
+        "uint64-beyond-int64", "complex64"])
 def test_dtype_and_values_preserved(kata, values, dtype):
     x = tf.reshape(tf.constant(values, dtype=dtype), [3, 1])
     result = kata.tile_with_broadcast(x, [2, 2])
