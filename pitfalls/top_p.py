@@ -310,3 +310,18 @@ def treats_top_p_near_one_as_one(logits, top_p, *, min_tokens_to_keep=1, filter_
     keep_sorted = probs.cumsum(dim=-1) - probs < top_p
     keep_sorted[..., :min_tokens_to_keep] = True
     return logits.masked_fill(~_unsort(keep_sorted, order), filter_value)
+
+
+@pitfall("top_p_filter",
+         "Short-cuts the case where min_tokens_to_keep covers the whole vocabulary by returning the input "
+         "itself; the result must always be a new tensor, never logits or a view of it.")
+def returns_input_when_min_tokens_covers_vocab(logits, top_p, *, min_tokens_to_keep=1, filter_value=float("-inf")):
+    top_p = _check(top_p, min_tokens_to_keep)
+    if min_tokens_to_keep >= logits.shape[-1]:
+        return logits
+    if top_p == 1.0:
+        return logits.clone()
+    probs, order = _sorted_probs(logits)
+    keep_sorted = probs.cumsum(dim=-1) - probs < top_p
+    keep_sorted[..., :min_tokens_to_keep] = True
+    return logits.masked_fill(~_unsort(keep_sorted, order), filter_value)

@@ -334,11 +334,13 @@ def test_top_p_one_keeps_everything(kata, logits, fv):
 
 # ---- a new tensor; the input is left alone ---------------------------------------------------
 
-@pytest.mark.parametrize("top_p", [1.0, 0.5])
-def test_returns_a_new_tensor(kata, top_p):
+@pytest.mark.parametrize("top_p, k", [(1.0, 1), (0.5, 1), (0.5, 4), (0.3, 10)],
+                         ids=["top_p-1", "top_p-0.5", "min_tokens-equals-vocab", "min_tokens-beyond-vocab"])
+def test_returns_a_new_tensor(kata, top_p, k):
+    # Also when min_tokens_to_keep keeps everything: a shortcut must return a copy there too.
     logits = torch.tensor([[2.0, 0.5, -1.0, 1.0], [0.0, 3.0, 1.0, -2.0]])
     before = logits.clone()
-    out = kata.top_p_filter(logits, top_p)
+    out = kata.top_p_filter(logits, top_p, min_tokens_to_keep=k)
     assert out is not logits, "return a new tensor, not the input itself"
     assert out.untyped_storage().data_ptr() != logits.untyped_storage().data_ptr(), (
         "the result shares memory with the input (a view of it?); return a new tensor")
