@@ -31,7 +31,10 @@ def fit_ar(y, p: int) -> tuple[float, np.ndarray]:
 
     Args:
         y: the observed series, a 1-D list or numpy array of finite numbers; it is read as
-            float64 and must not be modified.
+            float64 (a float32 array too: compute in float64) and must not be modified. The
+            tests use series whose least-squares problem is well conditioned; for a constant
+            series, or any other whose lagged values are exactly collinear, the solution is
+            not unique and the result is not tested.
         p: the order of the model, an integer of at least 1.
 
     Returns:

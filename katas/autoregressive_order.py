@@ -49,7 +49,10 @@ def information_criteria(y, maxlag: int, ic: str = "bic") -> np.ndarray:
     Args:
         y: the series, a 1-D list or array of finite numbers, read as float64, with at
             least 2 * maxlag + 2 values (so that even the largest model leaves a residual
-            degree of freedom), and not constant. It must not be modified.
+            degree of freedom), and not constant. It must not be modified. A float32 array
+            is read as float64 too. The tests use series that no AR(p) up to maxlag fits
+            exactly (a constant tail, a straight line, a repeating pattern would be): for
+            those the residuals are rounding noise, and the result is not tested.
         maxlag: the largest order to consider, an int >= 1.
         ic: "aic", "bic" or "hqic".
 

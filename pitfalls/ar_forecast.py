@@ -128,6 +128,21 @@ def length_checked_before_rank(y, p):
     return ref.fit_ar(series, p)
 
 
+@pitfall("fit_ar",
+         "Keeps a float32 input in float32 and solves the least-squares problem at that precision; "
+         "y is read as float64 whatever its dtype.")
+def computes_in_input_float_dtype(y, p):
+    series = np.asarray(y)
+    if series.dtype.kind != "f":
+        series = series.astype(np.float64)
+    ref._checked(series, p)
+    n = len(series)
+    design = np.column_stack([np.ones(n - p, dtype=series.dtype)]
+                             + [series[p - i:n - i] for i in range(1, p + 1)])
+    beta, *_ = np.linalg.lstsq(design, series[p:], rcond=None)
+    return float(beta[0]), beta[1:].astype(np.float64)
+
+
 # ---- correct answers written differently: the tests must accept every one of them -----------
 
 def _design(series, p):

@@ -113,6 +113,52 @@ def hqic_with_a_single_log(y, maxlag, ic="bic"):
     return np.array([_criterion(_rss(series, maxlag, p), nobs, 2 * math.log(nobs), p + 1) for p in range(maxlag + 1)])
 
 
+@pitfall("information_criteria",
+         "Tests for a constant series with np.std(y) == 0; the mean of [0.1] * 20 is not exactly 0.1, so its "
+         "standard deviation is 1e-17 and the constant series slips through. Compare the values themselves.")
+def constant_by_std(y, maxlag, ic="bic"):
+    series = np.array(y, dtype=np.float64)
+    if series.ndim != 1 or not np.isfinite(series).all() or maxlag < 1 or len(series) < 2 * maxlag + 2:
+        raise ValueError("invalid y or maxlag")
+    if np.std(series) == 0:
+        raise ValueError("y is constant")
+    if ic not in ("aic", "bic", "hqic"):
+        raise ValueError(f"unknown criterion {ic!r}")
+    nobs = len(series) - maxlag
+    rss = np.array([_rss(series, maxlag, p) for p in range(maxlag + 1)])
+    with np.errstate(divide="ignore"):
+        return nobs * (np.log(2 * np.pi * rss / nobs) + 1) + _penalty(ic, nobs) * np.arange(1, maxlag + 2)
+
+
+@pitfall("information_criteria",
+         "Squeezes y before checking that it is 1-D, so a column of shape (n, 1) is accepted instead of raising "
+         "ValueError.")
+def squeezed_input(y, maxlag, ic="bic"):
+    return ref.information_criteria(np.squeeze(np.asarray(y, dtype=np.float64)), maxlag, ic)
+
+
+@pitfall("information_criteria",
+         "Keeps a float32 input in float32 (np.asarray(y) without a dtype), so the criteria carry float32 "
+         "rounding; y is read as float64.")
+def computes_in_float32(y, maxlag, ic="bic"):
+    series = np.asarray(y)
+    if series.dtype.kind != "f":
+        series = series.astype(np.float64)
+    ref._checked(series, maxlag, ic)
+    n, nobs = len(series), len(series) - maxlag
+    target = series[maxlag:]
+    penalty = {"aic": 2.0, "bic": math.log(nobs), "hqic": 2.0 * math.log(math.log(nobs))}[ic]
+    values = []
+    for p in range(maxlag + 1):
+        x = np.column_stack([np.ones(n - maxlag, dtype=series.dtype)]
+                            + [series[maxlag - i:n - i] for i in range(1, p + 1)])
+        residuals = target - x @ np.linalg.lstsq(x, target, rcond=None)[0]
+        sigma2 = (residuals @ residuals) / series.dtype.type(nobs)
+        llf = -series.dtype.type(nobs / 2) * (np.log(series.dtype.type(2 * math.pi) * sigma2) + 1)
+        values.append(-2 * llf + series.dtype.type(penalty * (p + 1)))
+    return np.array(values, dtype=np.float64)
+
+
 # ---- choose_order and select_order -------------------------------------------------------------
 
 @pitfall("choose_order", "Takes the LAST of equally small criteria; at an exact tie the smaller order wins.")
@@ -139,6 +185,13 @@ def tolerance_ties(criteria):
     if values.ndim != 1 or values.size == 0 or np.isnan(values).any():
         raise ValueError("criteria must be a non-empty 1-D sequence without NaN")
     return int(np.flatnonzero(np.isclose(values, values.min()))[0])
+
+
+@pitfall("choose_order",
+         "Wraps the criteria in np.atleast_1d, so a single number is accepted as one order instead of raising "
+         "ValueError: criteria must be 1-D.")
+def accepts_a_scalar(criteria):
+    return ref.choose_order(np.atleast_1d(np.asarray(criteria, dtype=np.float64)))
 
 
 @pitfall("select_order", "Picks the order with the LARGEST criterion; the smallest criterion wins.")

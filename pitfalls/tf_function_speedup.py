@@ -154,6 +154,29 @@ fakes_the_tracing_count = _faked
 del _faked
 
 
+@graph_pitfall("Clamps the loop at a fixed cap, tf.range(tf.minimum(steps, 256)): right for the usual step counts, "
+               "wrong for any longer rollout, and the speed test then times less work.",
+               input_signature=SIGNATURE)
+def clamped_at_a_fixed_cap(x, steps):
+    total = tf.zeros_like(x)
+    for _ in tf.range(tf.minimum(steps, 256)):
+        x = tf.tanh(x @ W + b)
+        total += x
+    return total
+
+
+@graph_pitfall("Unrolls a Python loop up to a fixed cap with a tf.cond per step: traced once, but the graph "
+               "grows with the cap and every call runs all the conditions; loop over tf.range(steps).",
+               input_signature=SIGNATURE)
+def unrolled_up_to_a_cap(x, steps):
+    total = tf.zeros_like(x)
+    for i in range(96):  # a Python range: AutoGraph unrolls it, one tf.cond per step
+        if i < steps:
+            x = tf.tanh(x @ W + b)
+            total += x
+    return total
+
+
 # ---- correct answers written differently: the tests must accept every one of them -----------
 
 def graph_alternative(description, **tf_function_options):
@@ -203,3 +226,4 @@ def tensor_array_then_sum(x, steps):
 def scan_then_sum(x, steps):
     states = tf.scan(lambda state, _: tf.tanh(state @ W + b), tf.range(steps), initializer=x)
     return tf.reduce_sum(states, axis=0)
+

@@ -206,6 +206,14 @@ def test_list_and_integer_input(kata):
     check_against_oracle(kata, integers, 2, steps=4)
 
 
+def test_float32_array_is_computed_in_float64(kata):
+    """A float32 array is read as float64: the fit and the forecast keep float64 precision."""
+    y = simulate(13, 40, [0.6, -0.3], mean=2.5, sigma=1.0).astype(np.float32)
+    before = y.copy()
+    check_against_oracle(kata, y, 2, steps=5)
+    assert y.dtype == np.float32 and np.array_equal(y, before), "the float32 input was modified"
+
+
 def test_return_types(kata):
     y = simulate(3, 25, [0.4, 0.3], mean=1.0)
     fitted = kata.fit_ar(y, 2)

@@ -219,6 +219,16 @@ def test_return_types(kata):
     assert _is_int(kata.choose_order([2.0, 1.0])), "choose_order returns an int"
 
 
+def test_float32_and_integer_input_are_read_as_float64(kata):
+    """A float32 array is computed in float64, as statsmodels does; integers are read as float64."""
+    y32 = simulate(12, 45, [0.6, -0.3], mean=1.0).astype(np.float32)
+    expected, order = statsmodels_selection(y32, 3, "hqic")
+    assert_criteria(kata, y32, 3, "hqic", expected, "a float32 array is read as float64")
+    integers = [int(round(4 * v)) for v in simulate(14, 40, [0.5], mean=2.0)]
+    expected, order = statsmodels_selection(integers, 2, "aic")
+    assert_criteria(kata, integers, 2, "aic", expected, "integers are read as float64")
+
+
 def test_inputs_are_not_modified(kata):
     y = simulate(9, 30, [0.4, 0.3], mean=1.0)
     before = y.copy()
@@ -239,6 +249,13 @@ INVALID = {
     "NaN": (_GOOD[:5] + [float("nan")] + _GOOD[6:], 2, "aic"),
     "inf": (_GOOD[:-1] + [float("inf")], 2, "bic"),
     "constant": ([2.5] * 20, 2, "aic"),
+    # np.std([0.1] * 20) is 1.4e-17, not 0: a constant test must compare the values themselves.
+    "constant 0.1": ([0.1] * 20, 2, "aic"),
+    "constant, large": (np.full(20, 1e10 / 3), 2, "bic"),
+    "2-D column": (np.array(_GOOD).reshape(-1, 1), 1, "aic"),
+    "0-D array": (np.array(2.5), 1, "aic"),
+    "scalar": (2.5, 1, "aic"),
+    "empty": ([], 1, "aic"),
     "maxlag 0": (_GOOD, 0, "aic"),
     "maxlag -1": (_GOOD, -1, "aic"),
     "2 * maxlag + 1 values": (_GOOD[:7], 3, "aic"),
@@ -261,7 +278,8 @@ def test_select_order_rejects_invalid_input(kata, case):
         kata.select_order(y, maxlag, ic)
 
 
-@pytest.mark.parametrize("criteria", [[], [[1.0, 2.0]], [1.0, float("nan")]], ids=["empty", "2-D", "NaN"])
+@pytest.mark.parametrize("criteria", [[], [[1.0, 2.0]], [1.0, float("nan")], 3.0, np.array(1.5)],
+                         ids=["empty", "2-D", "NaN", "scalar", "0-D array"])
 def test_choose_order_rejects_invalid_input(kata, criteria):
     with pytest.raises(ValueError):
         kata.choose_order(criteria)

@@ -87,6 +87,20 @@ TF_FUNCTION = type(tf.function(lambda: None))
 # Ops through which a graph calls back into Python (tf.py_function, tf.numpy_function).
 PYTHON_OPS = {"EagerPyFunc", "PyFunc", "PyFuncStateless"}
 
+# A graph that loops with tf.range / tf.while_loop has a few dozen nodes whatever the number of
+# steps (25 to 45 for the known answers). A Python loop unrolled up to a fixed cap, with a
+# tf.cond per step, adds about 13 nodes per step; the cap must then exceed the longest rollout
+# ever asked for, so such a graph runs into the thousands.
+MAX_GRAPH_NODES = 1000
+
+# A rollout far longer than the step counts above: a loop cut short at a fixed cap (an unrolled
+# Python loop, tf.minimum(steps, cap)) gives a visibly different sum. Float32 rounding adds up
+# over this many steps (a sum by tf.reduce_sum or in float64 drifts to about 1.4x the default
+# tolerance from the eager loop), so the tolerance is ten times looser; a missing or extra
+# state is off by about 0.1 to 1.
+LONG_STEPS = 1000
+LONG_VALUES = close(rtol=1e-4, atol=1e-5)
+
 
 def _assert_tf_function(function):
     __tracebackhide__ = True
@@ -99,6 +113,11 @@ def tracing_count(function):
     __tracebackhide__ = True
     _assert_tf_function(function)
     return TF_FUNCTION.experimental_get_tracing_count(function)
+
+
+def _node_count(graph_def):
+    """Nodes in a GraphDef, those of its function library (loop bodies, conditions) included."""
+    return len(graph_def.node) + sum(len(function.node_def) for function in graph_def.library.function)
 
 
 def _op_types(graph_def):
@@ -141,10 +160,16 @@ def test_no_python_inside_the_graph(kata):
     _assert_tf_function(kata.fast_rollout)
     concrete = TF_FUNCTION.get_concrete_function(
         kata.fast_rollout, tf.TensorSpec([None, STATE_SIZE], tf.float32), tf.TensorSpec([], tf.int32))
-    found = sorted(_op_types(concrete.graph.as_graph_def()) & PYTHON_OPS)
+    graph_def = concrete.graph.as_graph_def()
+    found = sorted(_op_types(graph_def) & PYTHON_OPS)
     assert not found, (
         f"the graph of fast_rollout calls back into Python ({', '.join(found)}: tf.py_function or "
         f"tf.numpy_function), so the loop still runs eagerly; write the whole rollout in TensorFlow ops")
+    nodes = _node_count(graph_def)
+    assert nodes <= MAX_GRAPH_NODES, (
+        f"the graph of fast_rollout has {nodes} nodes; a loop over tf.range(steps) needs a few dozen. "
+        f"A Python loop over range(...) is unrolled into the graph, one copy per step: loop with "
+        f"tf.range(steps) so that AutoGraph makes one tf.while_loop")
 
 
 # ---- values -----------------------------------------------------------------------------------
@@ -161,6 +186,21 @@ def test_matches_eager_rollout(kata, batch, steps, form):
 def test_one_and_two_steps(kata, steps):
     x = initial_state(5, seed=11)
     assert_matches_eager(kata.fast_rollout(x, steps), x, steps)
+
+
+@pytest.mark.parametrize("form", STEP_FORMS)
+def test_a_long_rollout_is_not_cut_short(kata, form):
+    """Any step count from 1 up: nothing may stop at a fixed cap beyond the counts tested above."""
+    x = initial_state(3, seed=21)
+    yours = kata.fast_rollout(x, steps_as(form, LONG_STEPS))
+    expected = eager_rollout(x, LONG_STEPS)
+    assert isinstance(yours, tf.Tensor) and yours.dtype == tf.float32 and yours.shape == expected.shape, \
+        f"fast_rollout(x, {LONG_STEPS}) must return a float32 tf.Tensor of shape {list(expected.shape)}"
+    if not LONG_VALUES(yours, expected):
+        worst = float(np.max(np.abs(yours.numpy() - expected.numpy())))
+        raise AssertionError(
+            f"fast_rollout(x of shape [3, 16], steps={LONG_STEPS}) differs from slow_rollout by up to {worst:.3g} "
+            f"(rtol=1e-4, atol=1e-5 over this many steps): does the loop stop at a fixed number of steps?")
 
 
 @settings(max_examples=25)
