@@ -246,6 +246,41 @@ def test_returns_new_tensors_and_leaves_inputs_alone(kata):
     assert exact(given, given_before), "dequantize_per_channel modified its scale"
 
 
+def test_non_contiguous_weight_and_codes(kata):
+    # Views whose channels cannot be flattened with .view(): a transposed 3-D weight, and a transposed,
+    # strided 2-D one. They must give what their contiguous copies give.
+    values = torch.tensor([0.3, -1.7, 0.9, 4.0, 12.0, -3.3, 0.1, -0.2, 0.0, 0.0, 0.0, 0.0,
+                           2.2, 0.6, -0.04, 1.0, 5.0, 5.0, 5.0, 5.0, -7.5, 0.25, 3.1, -0.6])
+    cases = {"transposed 3-D": values.reshape(4, 3, 2).transpose(1, 2),  # (4, 2, 3)
+             "transposed and strided 2-D": values.reshape(4, 6).t()[::2]}  # (3, 4)
+    for name, w in cases.items():
+        assert not w.is_contiguous()
+        for axis in (0, 1, -1):
+            expected_q, expected_scale = kata.quantize_per_channel(w.contiguous(), axis)
+            check(kata.quantize_per_channel(w, axis), expected_q, expected_scale,
+                  f"a non-contiguous ({name}) weight of shape {tuple(w.shape)}, axis={axis}")
+    q = torch.arange(-12, 12, dtype=torch.int8).reshape(4, 3, 2).transpose(1, 2)  # (4, 2, 3), not contiguous
+    scale = torch.tensor([1.0, 0.5, 0.25, 2.0])
+    expected = q.float() * scale.reshape(4, 1, 1)
+    out = kata.dequantize_per_channel(q, scale)
+    assert exact(out, expected), (f"dequantize_per_channel of non-contiguous codes\n  expected: {describe(expected)}"
+                                  f"\n  yours:    {describe(out)}")
+
+
+@pytest.mark.parametrize("layer", ["Linear", "Conv2d"])
+def test_a_layer_weight_that_requires_grad(kata, layer):
+    # The weight of a real layer is an nn.Parameter with requires_grad=True, the case the docstring names.
+    torch.manual_seed(0)
+    module = torch.nn.Linear(5, 3) if layer == "Linear" else torch.nn.Conv2d(2, 4, 3)
+    before = module.weight.detach().clone()
+    expected_q, expected_scale = kata.quantize_per_channel(before.clone())
+    q, scale = kata.quantize_per_channel(module.weight)
+    check((q, scale), expected_q, expected_scale, f"the weight of an nn.{layer} (a Parameter that requires grad)")
+    assert exact(module.weight.detach(), before), f"quantize_per_channel modified the nn.{layer}'s weight"
+    restored = kata.dequantize_per_channel(q, scale.detach())
+    assert isinstance(restored, torch.Tensor) and restored.dtype == torch.float32 and restored.shape == before.shape
+
+
 INVALID_WEIGHTS = {
     "0-d": (torch.tensor(1.0), 0, None),
     "empty": (torch.zeros(3, 0), 0, None),
