@@ -115,6 +115,15 @@ def assumes_affine(layer, bn):
 
 # ---- fold_model -----------------------------------------------------------------------------------
 
+@pitfall("fold_batchnorm", "Scales the weight as rows with w.view(out, -1): a channels_last Conv weight is not "
+                           "contiguous, so view() raises where reshape() or broadcasting would work.")
+def scales_a_view_of_the_rows(layer, bn):
+    w, b, mean, var, gamma, beta = _parts(layer, bn)
+    s = gamma / torch.sqrt(var + bn.eps)
+    weight = (w.view(w.shape[0], -1) * s[:, None]).view(w.shape)
+    return _build(layer, weight, (b - mean) * s + beta)
+
+
 @pitfall("fold_model", "Rebuilds the model with nn.Sequential(*modules), renumbering the children: the folded "
                        "layers lose their names.")
 def renumbers_children(model):
@@ -157,6 +166,16 @@ def folds_into_the_result_so_far(model):
 def switches_the_original_to_eval(model):
     model.eval()
     return ref.fold_model(model)
+
+
+@pitfall("fold_model", "Also folds inside nested blocks (recursing into child Sequentials): the docstring looks "
+                       "at the model's direct children only and deep-copies every other child as it is.")
+def recurses_into_nested_blocks(model):
+    folded = ref.fold_model(model)
+    for name, child in list(folded.named_children()):
+        if isinstance(child, nn.Sequential):
+            setattr(folded, name, recurses_into_nested_blocks(child))
+    return folded.eval()
 
 
 # ---- correct answers written differently --------------------------------------------------------

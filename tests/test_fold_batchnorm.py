@@ -258,6 +258,17 @@ def test_float32_pair(kata):
     check_fold(kata, layer, bn, torch.randn(2, 3, 6, 6, generator=generator), "a float32 Conv2d")
 
 
+@pytest.mark.parametrize("layer_class", [nn.Conv2d, nn.Conv3d], ids=lambda c: c.__name__)
+def test_channels_last_weights(kata, layer_class):
+    # A model converted for fast inference with .to(memory_format=torch.channels_last) has weights that are
+    # not contiguous: W' must still scale output channel c (dim 0), whatever the strides.
+    layer, bn, generator = double_pair(layer_class, seed=8, padding=1)
+    memory_format = torch.channels_last if layer_class is nn.Conv2d else torch.channels_last_3d
+    layer = layer.to(memory_format=memory_format)
+    assert not layer.weight.is_contiguous()
+    check_fold(kata, layer, bn, input_for(layer, generator, size=5), f"a {layer_class.__name__} in {memory_format}")
+
+
 INVALID_PAIRS = {
     "Linear + BatchNorm2d": lambda: (nn.Linear(3, 4), nn.BatchNorm2d(4)),
     "Conv2d + BatchNorm1d": lambda: (nn.Conv2d(3, 4, 3), nn.BatchNorm1d(4)),
@@ -352,6 +363,18 @@ def test_fold_model_folds_one_batchnorm_per_layer(kata):
     check_model(kata, model, torch.randn(5, 3, dtype=torch.float64), ["0", "2", "3"],
                 "Linear, BatchNorm1d, BatchNorm1d: only the BatchNorm right after the Linear is folded (look at the "
                 "model's children, not at the layers you have already folded)")
+
+
+def test_fold_model_looks_at_direct_children_only(kata):
+    # A block nested in the model is a child like any other: deep-copied as it is, not searched for pairs.
+    block = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.BatchNorm2d(3), nn.ReLU())
+    model = trained_like(nn.Sequential(block, nn.Conv2d(3, 4, 1), nn.BatchNorm2d(4), nn.Flatten()), seed=16)
+    folded = check_model(kata, model, torch.randn(2, 2, 4, 4, dtype=torch.float64), ["0", "1", "3"],
+                         "a model whose first child is a Sequential block")
+    inner = [type(m).__name__ for m in folded[0].children()] if isinstance(folded[0], nn.Sequential) else folded[0]
+    assert inner == ["Conv2d", "BatchNorm2d", "ReLU"], (
+        f"the nested block must be deep-copied unchanged (fold_model looks at the model's direct children only), "
+        f"got {inner}")
 
 
 def test_fold_model_without_batchnorm_is_a_copy(kata):
