@@ -177,6 +177,18 @@ def plain_tensors(model, sparsity):
     return pruned
 
 
+@pitfall("prune_model", "Replaces each pruned weight with a new nn.Parameter(weight * mask): a new Parameter "
+                        "requires grad, so the weights of a frozen layer become trainable in the copy.")
+def wraps_in_new_parameters(model, sparsity):
+    masks = ref.pruning_masks(model, sparsity)
+    pruned = copy.deepcopy(model)
+    for name, keep in masks.items():
+        owner_name, _, attribute = name.rpartition(".")
+        owner = pruned.get_submodule(owner_name)
+        setattr(owner, attribute, torch.nn.Parameter(getattr(owner, attribute).detach() * keep))
+    return pruned
+
+
 # ---- correct answers written differently --------------------------------------------------------
 
 @alternative("pruning_masks", "Stable argsort of all the magnitudes in numpy; the first k indices are pruned.")

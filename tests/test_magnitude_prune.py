@@ -385,6 +385,27 @@ def test_prune_model_zeroes_exactly_the_masked_weights(kata, name, training):
     assert all(not m._forward_pre_hooks for m in pruned.modules()), "the pruned model must carry no pruning hooks"
 
 
+def test_prune_model_keeps_frozen_weights_frozen(kata):
+    # A fine-tuned model often has frozen layers (requires_grad=False). Only the values of pruned weights
+    # change: wrapping a pruned weight in a new nn.Parameter makes a frozen one trainable again.
+    model = build("mlp", 22)
+    model[0].requires_grad_(False)
+    pruned = kata.prune_model(model, 0.5)
+    flags = {name: p.requires_grad for name, p in model.named_parameters()}
+    assert flags == {"0.weight": False, "0.bias": False, "2.weight": True, "2.bias": True}, "the model was modified"
+    yours = {name: p.requires_grad for name, p in pruned.named_parameters()}
+    assert yours == flags, (
+        f"the pruned copy must keep each parameter's requires_grad (only pruned values change): expected {flags}, "
+        f"got {yours}")
+    masks = torch_masks(model, 0.5)
+    for name, parameter in pruned.named_parameters():
+        expected = dict(model.named_parameters())[name].detach()
+        if name in masks:
+            expected = expected.masked_fill(~masks[name], 0.0)
+        assert type(parameter) is nn.Parameter and torch.equal(parameter.detach(), expected), (
+            f"{name}: expected {describe(expected)}\n  yours:    {describe(parameter)}")
+
+
 @pytest.mark.parametrize("sparsity", [-0.1, 1.5, math.nan, math.inf])
 def test_invalid_sparsity(kata, sparsity):
     with pytest.raises(ValueError):
