@@ -273,8 +273,8 @@ def test_transposed_convolutions_and_other_weighted_layers_are_left_out(kata):
     expected = torch_masks(model, 0.3)
     assert sorted(expected) == ["attn.out_proj.weight", "conv.weight", "out.weight"]
     check_masks(kata.pruning_masks(model, 0.3), model, expected,
-                "only Linear and Conv1d/2d/3d weights are ranked (isinstance): not ConvTranspose2d (a _ConvNd but not a "
-                "Conv2d), not Bilinear, not MultiheadAttention's in_proj_weight; its out_proj is a Linear and counts")
+                "only Linear and Conv1d/2d/3d weights are ranked (isinstance): not ConvTranspose2d (a _ConvNd but not "
+                "a Conv2d), not Bilinear, not MultiheadAttention's in_proj_weight; its out_proj is a Linear and counts")
 
 
 def test_names_at_any_depth_and_a_bare_layer(kata):
