@@ -166,6 +166,28 @@ def dequantize_accepts_a_0d_scale(q, scale, axis=0):
 
 
 @pitfall("quantize_per_channel",
+         "Treats a channel whose largest magnitude is below float32's eps as all zero (scale 1.0): a channel of "
+         "tiny but nonzero weights is quantised to 0 instead of getting its own max / 127.")
+def near_zero_channels_as_zero(weight, axis=0, scale=None):
+    w, axis, given, view = _prepared(weight, axis, scale)
+    if given is None:
+        amax = _channel_amax(w, axis)
+        given = torch.where(amax > torch.finfo(torch.float32).eps, amax / 127, torch.ones_like(amax))
+    return torch.round(w / given.reshape(view)).clamp(-127, 127).to(torch.int8), given
+
+
+@pitfall("quantize_per_channel",
+         "Clamps the fitted scale from below at float32's eps, as torch's MinMax observers do (and 1.0 for "
+         "all-zero channels): a channel whose max / 127 is smaller than eps gets too large a scale.")
+def scale_clamped_at_eps(weight, axis=0, scale=None):
+    w, axis, given, view = _prepared(weight, axis, scale)
+    if given is None:
+        amax = _channel_amax(w, axis)
+        given = torch.where(amax > 0, (amax / 127).clamp_min(torch.finfo(torch.float32).eps), torch.ones_like(amax))
+    return torch.round(w / given.reshape(view)).clamp(-127, 127).to(torch.int8), given
+
+
+@pitfall("quantize_per_channel",
          "Flattens each channel with .view(C, -1) after moving the channel axis first: a non-contiguous weight "
          "(a transposed view) cannot be viewed that way and raises, where .reshape would copy.")
 def flattens_with_view(weight, axis=0, scale=None):

@@ -215,6 +215,19 @@ def test_axis_one_and_minus_one(kata, axis):
           torch.tensor([2 / 127, 20 / 127, 1.0]), f"axis={axis}: one scale per column")
 
 
+def test_tiny_channels_get_their_own_exact_scale(kata):
+    # Only an all-zero channel gets scale 1.0. A channel of tiny weights is not zero: its scale is its own
+    # max / 127 however small, so its largest weight still maps to +-127. Treating magnitudes below some
+    # threshold (1e-8, float32's eps) as zero, or clamping the scale from below as torch's observers do,
+    # rounds such a channel to 0 or to a few codes.
+    sizes = torch.tensor([1e-7, 1e-12, 1e-20, 1e-30, 2.0])
+    w = sizes[:, None] * torch.tensor([1.0, -0.3, 0.71])  # w / scale = 127, -38.1, 90.17 for every row
+    scale = sizes / 127
+    expected = torch.tensor([[127, -38, 90]] * 5, dtype=torch.int8)
+    check(kata.quantize_per_channel(w), expected, scale,
+          "channels of tiny weights (1e-7 to 1e-30) are scaled by their own max / 127, like any other channel")
+
+
 def test_one_dimensional_weight(kata):
     w = torch.tensor([0.5, -3.0, 0.0, 1e-6])
     check(kata.quantize_per_channel(w), torch.tensor([127, -127, 0, 127], dtype=torch.int8),
