@@ -161,6 +161,29 @@ def folds_into_the_result_so_far(model):
     return nn.Sequential(kept).eval()
 
 
+@pitfall("fold_model", "Folds any BatchNorm (any _BatchNorm class) whose size matches the layer's outputs: "
+                       "a Linear followed by BatchNorm2d is folded though BatchNorm2d normalises another axis.")
+def folds_any_batchnorm_class(model):
+    kept, children, i = [], list(model.named_children()), 0
+    while i < len(children):
+        name, child = children[i]
+        following = children[i + 1][1] if i + 1 < len(children) else None
+        if isinstance(child, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)) \
+                and isinstance(following, nn.modules.batchnorm._BatchNorm) and following.running_mean is not None \
+                and following.num_features == child.weight.shape[0]:
+            w, b = child.weight.detach(), child.bias.detach() if child.bias is not None else 0.0
+            s = (following.running_var + following.eps).rsqrt()
+            if following.weight is not None:
+                s = s * following.weight.detach()
+            beta = following.bias.detach() if following.bias is not None else 0.0
+            kept.append((name, _build(child, w * _per_output(s, w), (b - following.running_mean) * s + beta)))
+            i += 2
+        else:
+            kept.append((name, copy.deepcopy(child)))
+            i += 1
+    return nn.Sequential(OrderedDict(kept)).eval()
+
+
 @pitfall("fold_model", "Calls model.eval() on the model it was given before copying, changing the caller's "
                        "training flag.")
 def switches_the_original_to_eval(model):

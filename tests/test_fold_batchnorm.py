@@ -356,6 +356,14 @@ def test_fold_model_leaves_unfoldable_batchnorms(kata):
                 "only a BatchNorm right after a matching layer, with running statistics, is folded")
 
 
+def test_fold_model_leaves_a_batchnorm_of_the_wrong_kind(kata):
+    # A Linear applied to the last axis of (N, C, H, W) input, then BatchNorm2d over C: the sizes match
+    # (3 and 3) and the model runs, but BatchNorm2d normalises axis 1, not the Linear's outputs. Not a pair.
+    model = trained_like(nn.Sequential(nn.Linear(4, 3), nn.BatchNorm2d(3), nn.ReLU()), seed=17)
+    check_model(kata, model, torch.randn(2, 3, 5, 4, dtype=torch.float64), ["0", "1", "2"],
+                "Linear then BatchNorm2d (not one of the PAIRS, though the sizes match)")
+
+
 def test_fold_model_folds_one_batchnorm_per_layer(kata):
     # The second BatchNorm follows a BatchNorm, not a layer: it stays, though folding it too would compute the same.
     model = trained_like(nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.BatchNorm1d(4, eps=0.2), nn.ReLU()),
