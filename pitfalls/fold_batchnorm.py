@@ -124,6 +124,20 @@ def scales_a_view_of_the_rows(layer, bn):
     return _build(layer, weight, (b - mean) * s + beta)
 
 
+@pitfall("fold_batchnorm", "Multiplies the layer's weight by s computed from the BatchNorm's own tensors and never "
+                           "casts back: a half-precision layer after a float32 BatchNorm folds into float32 "
+                           "parameters, so the folded layer no longer takes the layer's half-precision input.")
+def keeps_the_batchnorm_dtype(layer, bn):
+    ref.fold_batchnorm(layer, bn)  # the reference's checks
+    s = torch.rsqrt(bn.running_var + bn.eps)
+    if bn.weight is not None:
+        s = s * bn.weight.detach()
+    beta = bn.bias.detach() if bn.bias is not None else torch.zeros_like(s)
+    w = layer.weight.detach()
+    b = layer.bias.detach() if layer.bias is not None else torch.zeros_like(s)
+    return _build(layer, w * _per_output(s, w), (b - bn.running_mean) * s + beta)
+
+
 @pitfall("fold_model", "Rebuilds the model with nn.Sequential(*modules), renumbering the children: the folded "
                        "layers lose their names.")
 def renumbers_children(model):

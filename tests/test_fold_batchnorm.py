@@ -269,6 +269,30 @@ def test_channels_last_weights(kata, layer_class):
     check_fold(kata, layer, bn, input_for(layer, generator, size=5), f"a {layer_class.__name__} in {memory_format}")
 
 
+@pytest.mark.parametrize("layer_class, dtype", [(nn.Conv2d, torch.bfloat16), (nn.Linear, torch.float16)],
+                         ids=["Conv2d-bfloat16", "Linear-float16"])
+def test_half_precision_layer_with_a_float32_batchnorm(kata, layer_class, dtype):
+    # Mixed precision: a half-precision layer followed by a BatchNorm kept in float32, which bn(layer(x))
+    # allows. The folded layer has the LAYER's dtype (a float32 s times a half weight is float32: cast back).
+    layer, bn, generator = double_pair(layer_class, seed=9)
+    x = input_for(layer, generator)
+    layer, bn = layer.to(dtype), bn.float()
+    before_layer, before_bn = state(layer), state(bn)
+    folded = kata.fold_batchnorm(layer, bn)
+    assert_unchanged(layer, before_layer, layer.training, "the layer")
+    assert_unchanged(bn, before_bn, bn.training, "the BatchNorm")
+    assert type(folded) is layer_class and folded.weight.dtype == dtype and folded.bias.dtype == dtype, (
+        f"a {dtype} {layer_class.__name__} folds into a {dtype} {layer_class.__name__}, whatever the BatchNorm's "
+        f"dtype; got weight {describe(folded.weight)}, bias {describe(folded.bias)}")
+    with torch.no_grad():
+        yours = folded(x.to(dtype)).double()
+        exact = unfolded_output(copy.deepcopy(layer).double(), copy.deepcopy(bn).double(), x)
+    scale = float(exact.abs().max()) + 1.0
+    assert torch.allclose(yours, exact, rtol=0.05, atol=0.05 * scale), (
+        f"folded(x) in {dtype} is far from the exact bn(layer(x)) (allowed: {dtype}'s rounding, 5% of the output's "
+        f"size)\n  expected: {describe(exact)}\n  yours:    {describe(yours)}")
+
+
 INVALID_PAIRS = {
     "Linear + BatchNorm2d": lambda: (nn.Linear(3, 4), nn.BatchNorm2d(4)),
     "Conv2d + BatchNorm1d": lambda: (nn.Conv2d(3, 4, 3), nn.BatchNorm1d(4)),
