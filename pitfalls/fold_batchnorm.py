@@ -115,6 +115,29 @@ def assumes_affine(layer, bn):
 
 # ---- fold_model -----------------------------------------------------------------------------------
 
+@pitfall("fold_batchnorm", "Scales the weight as rows with w.view(out, -1): a channels_last Conv weight is not "
+                           "contiguous, so view() raises where reshape() or broadcasting would work.")
+def scales_a_view_of_the_rows(layer, bn):
+    w, b, mean, var, gamma, beta = _parts(layer, bn)
+    s = gamma / torch.sqrt(var + bn.eps)
+    weight = (w.view(w.shape[0], -1) * s[:, None]).view(w.shape)
+    return _build(layer, weight, (b - mean) * s + beta)
+
+
+@pitfall("fold_batchnorm", "Multiplies the layer's weight by s computed from the BatchNorm's own tensors and never "
+                           "casts back: a half-precision layer after a float32 BatchNorm folds into float32 "
+                           "parameters, so the folded layer no longer takes the layer's half-precision input.")
+def keeps_the_batchnorm_dtype(layer, bn):
+    ref.fold_batchnorm(layer, bn)  # the reference's checks
+    s = torch.rsqrt(bn.running_var + bn.eps)
+    if bn.weight is not None:
+        s = s * bn.weight.detach()
+    beta = bn.bias.detach() if bn.bias is not None else torch.zeros_like(s)
+    w = layer.weight.detach()
+    b = layer.bias.detach() if layer.bias is not None else torch.zeros_like(s)
+    return _build(layer, w * _per_output(s, w), (b - bn.running_mean) * s + beta)
+
+
 @pitfall("fold_model", "Rebuilds the model with nn.Sequential(*modules), renumbering the children: the folded "
                        "layers lose their names.")
 def renumbers_children(model):
@@ -152,11 +175,44 @@ def folds_into_the_result_so_far(model):
     return nn.Sequential(kept).eval()
 
 
+@pitfall("fold_model", "Folds any BatchNorm (any _BatchNorm class) whose size matches the layer's outputs: "
+                       "a Linear followed by BatchNorm2d is folded though BatchNorm2d normalises another axis.")
+def folds_any_batchnorm_class(model):
+    kept, children, i = [], list(model.named_children()), 0
+    while i < len(children):
+        name, child = children[i]
+        following = children[i + 1][1] if i + 1 < len(children) else None
+        if isinstance(child, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)) \
+                and isinstance(following, nn.modules.batchnorm._BatchNorm) and following.running_mean is not None \
+                and following.num_features == child.weight.shape[0]:
+            w, b = child.weight.detach(), child.bias.detach() if child.bias is not None else 0.0
+            s = (following.running_var + following.eps).rsqrt()
+            if following.weight is not None:
+                s = s * following.weight.detach()
+            beta = following.bias.detach() if following.bias is not None else 0.0
+            kept.append((name, _build(child, w * _per_output(s, w), (b - following.running_mean) * s + beta)))
+            i += 2
+        else:
+            kept.append((name, copy.deepcopy(child)))
+            i += 1
+    return nn.Sequential(OrderedDict(kept)).eval()
+
+
 @pitfall("fold_model", "Calls model.eval() on the model it was given before copying, changing the caller's "
                        "training flag.")
 def switches_the_original_to_eval(model):
     model.eval()
     return ref.fold_model(model)
+
+
+@pitfall("fold_model", "Also folds inside nested blocks (recursing into child Sequentials): the docstring looks "
+                       "at the model's direct children only and deep-copies every other child as it is.")
+def recurses_into_nested_blocks(model):
+    folded = ref.fold_model(model)
+    for name, child in list(folded.named_children()):
+        if isinstance(child, nn.Sequential):
+            setattr(folded, name, recurses_into_nested_blocks(child))
+    return folded.eval()
 
 
 # ---- correct answers written differently --------------------------------------------------------

@@ -165,13 +165,58 @@ def dequantize_accepts_a_0d_scale(q, scale, axis=0):
     return ref.dequantize_per_channel(q, scale, axis)
 
 
+@pitfall("quantize_per_channel",
+         "Treats a channel whose largest magnitude is below float32's eps as all zero (scale 1.0): a channel of "
+         "tiny but nonzero weights is quantised to 0 instead of getting its own max / 127.")
+def near_zero_channels_as_zero(weight, axis=0, scale=None):
+    w, axis, given, view = _prepared(weight, axis, scale)
+    if given is None:
+        amax = _channel_amax(w, axis)
+        given = torch.where(amax > torch.finfo(torch.float32).eps, amax / 127, torch.ones_like(amax))
+    return torch.round(w / given.reshape(view)).clamp(-127, 127).to(torch.int8), given
+
+
+@pitfall("quantize_per_channel",
+         "Clamps the fitted scale from below at float32's eps, as torch's MinMax observers do (and 1.0 for "
+         "all-zero channels): a channel whose max / 127 is smaller than eps gets too large a scale.")
+def scale_clamped_at_eps(weight, axis=0, scale=None):
+    w, axis, given, view = _prepared(weight, axis, scale)
+    if given is None:
+        amax = _channel_amax(w, axis)
+        given = torch.where(amax > 0, (amax / 127).clamp_min(torch.finfo(torch.float32).eps), torch.ones_like(amax))
+    return torch.round(w / given.reshape(view)).clamp(-127, 127).to(torch.int8), given
+
+
+@pitfall("quantize_per_channel",
+         "Flattens each channel with .view(C, -1) after moving the channel axis first: a non-contiguous weight "
+         "(a transposed view) cannot be viewed that way and raises, where .reshape would copy.")
+def flattens_with_view(weight, axis=0, scale=None):
+    w, axis, given, _ = _prepared(weight, axis, scale)
+    moved = w.transpose(0, axis)
+    rows = moved.view(moved.shape[0], -1) if axis == 0 else moved.reshape(moved.shape[0], -1)
+    s = given if given is not None else _fitted(w, axis)
+    codes = torch.round(rows / s[:, None]).clamp(-127, 127).to(torch.int8)
+    return codes.view(moved.shape).transpose(0, axis).contiguous(), s
+
+
+@pitfall("quantize_per_channel",
+         "Goes through numpy with weight.numpy() and no detach(): a layer's weight, an nn.Parameter that requires "
+         "grad, raises instead of being quantised.")
+def numpy_without_detach(weight, axis=0, scale=None):
+    w, axis, given, view = _prepared(weight, axis, scale)
+    array = w.numpy()
+    s = given.numpy() if given is not None else _fitted(w, axis).numpy()
+    codes = np.clip(np.rint(array / s.reshape(view)), -127, 127).astype(np.int8)
+    return torch.from_numpy(codes), torch.from_numpy(s.copy())
+
+
 # ---- correct answers written differently --------------------------------------------------------
 
 @alternative("quantize_per_channel", "numpy: move the channel axis first, reshape to (C, -1), np.rint (half to "
                                      "even) and np.clip, in float32.")
 def numpy_rows(weight, axis=0, scale=None):
     w, axis, given, _ = _prepared(weight, axis, scale)
-    rows = np.moveaxis(w.cpu().numpy(), axis, 0).reshape(w.shape[axis], -1)
+    rows = np.moveaxis(w.detach().cpu().numpy(), axis, 0).reshape(w.shape[axis], -1)
     if given is None:
         amax = np.abs(rows).max(axis=1)
         s = np.where(amax > 0, amax / np.float32(127), np.float32(1)).astype(np.float32)

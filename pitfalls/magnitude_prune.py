@@ -84,6 +84,34 @@ def every_weight_named_weight(model, sparsity):
     return _split(_prune_smallest(magnitudes, round(sparsity * magnitudes.numel())), weights)
 
 
+@pitfall("pruning_masks", "Takes every convolution (nn.modules.conv._ConvNd) as prunable, so ConvTranspose1d/2d/3d "
+                          "weights are ranked too; they are not Conv1d/2d/3d and are never pruned.")
+def every_convolution_class(model, sparsity):
+    sparsity = float(sparsity)
+    if not 0.0 <= sparsity <= 1.0:
+        raise ValueError("sparsity must be in [0, 1]")
+    kinds = (torch.nn.Linear, torch.nn.modules.conv._ConvNd)
+    weights = [(f"{name}.weight" if name else "weight", m.weight) for name, m in model.named_modules()
+               if isinstance(m, kinds)]
+    if not weights:
+        raise ValueError("nothing to prune")
+    magnitudes = torch.cat([w.detach().abs().flatten() for _, w in weights])
+    return _split(_prune_smallest(magnitudes, round(sparsity * magnitudes.numel())), weights)
+
+
+@pitfall("pruning_masks", "Ranks every parameter whose name ends in 'weight' and that has at least 2 dimensions, "
+                          "a common shortcut: it takes ConvTranspose, Bilinear and Embedding weights too.")
+def weights_with_two_or_more_dimensions(model, sparsity):
+    sparsity = float(sparsity)
+    if not 0.0 <= sparsity <= 1.0:
+        raise ValueError("sparsity must be in [0, 1]")
+    weights = [(name, p) for name, p in model.named_parameters() if name.endswith("weight") and p.dim() >= 2]
+    if not weights:
+        raise ValueError("nothing to prune")
+    magnitudes = torch.cat([w.detach().abs().flatten() for _, w in weights])
+    return _split(_prune_smallest(magnitudes, round(sparsity * magnitudes.numel())), weights)
+
+
 @pitfall("pruning_masks", "Ranks biases together with the weights (every parameter of the Linear and Conv layers).")
 def biases_included(model, sparsity):
     sparsity, _ = _checked(model, sparsity)
@@ -146,6 +174,18 @@ def plain_tensors(model, sparsity):
             weight = module.weight.detach().clone()
             del module.weight
             module.weight = weight
+    return pruned
+
+
+@pitfall("prune_model", "Replaces each pruned weight with a new nn.Parameter(weight * mask): a new Parameter "
+                        "requires grad, so the weights of a frozen layer become trainable in the copy.")
+def wraps_in_new_parameters(model, sparsity):
+    masks = ref.pruning_masks(model, sparsity)
+    pruned = copy.deepcopy(model)
+    for name, keep in masks.items():
+        owner_name, _, attribute = name.rpartition(".")
+        owner = pruned.get_submodule(owner_name)
+        setattr(owner, attribute, torch.nn.Parameter(getattr(owner, attribute).detach() * keep))
     return pruned
 
 

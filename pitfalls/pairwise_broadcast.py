@@ -177,3 +177,22 @@ def cdist_through_getattr(x, y):
     if x.dim() < 2 or y.dim() < 2 or x.shape[-1] != y.shape[-1]:
         raise ValueError("x and y must be (..., N, D) and (..., M, D) with the same D")
     return getattr(torch, "cd" + "ist")(x, y) ** 2
+
+
+@pitfall("pairwise_sq_dists",
+         "Zeroes every entry under an absolute cut-off (1e-6) instead of clamping only the negatives: small but "
+         "real squared distances, between points close to each other or close to the origin, come out as 0.")
+def zeroes_small_distances_with_a_cut_off(x, y):
+    _check(x, y)
+    x_norms, y_norms = _norms(x, y)
+    table = x_norms - 2 * (x @ y.mT) + y_norms
+    return torch.where(table < 1e-6, torch.zeros_like(table), table)
+
+
+@pitfall("pairwise_sq_dists",
+         "Clamps at a small positive floor (1e-12, as for a square root) instead of at 0: a point's distance to "
+         "itself, and any distance smaller than the floor, comes out as 1e-12.")
+def clamps_at_a_positive_floor(x, y):
+    _check(x, y)
+    x_norms, y_norms = _norms(x, y)
+    return (x_norms - 2 * (x @ y.mT) + y_norms).clamp_min(1e-12)

@@ -258,6 +258,41 @@ def test_float32_pair(kata):
     check_fold(kata, layer, bn, torch.randn(2, 3, 6, 6, generator=generator), "a float32 Conv2d")
 
 
+@pytest.mark.parametrize("layer_class", [nn.Conv2d, nn.Conv3d], ids=lambda c: c.__name__)
+def test_channels_last_weights(kata, layer_class):
+    # A model converted for fast inference with .to(memory_format=torch.channels_last) has weights that are
+    # not contiguous: W' must still scale output channel c (dim 0), whatever the strides.
+    layer, bn, generator = double_pair(layer_class, seed=8, padding=1)
+    memory_format = torch.channels_last if layer_class is nn.Conv2d else torch.channels_last_3d
+    layer = layer.to(memory_format=memory_format)
+    assert not layer.weight.is_contiguous()
+    check_fold(kata, layer, bn, input_for(layer, generator, size=5), f"a {layer_class.__name__} in {memory_format}")
+
+
+@pytest.mark.parametrize("layer_class, dtype", [(nn.Conv2d, torch.bfloat16), (nn.Linear, torch.float16)],
+                         ids=["Conv2d-bfloat16", "Linear-float16"])
+def test_half_precision_layer_with_a_float32_batchnorm(kata, layer_class, dtype):
+    # Mixed precision: a half-precision layer followed by a BatchNorm kept in float32, which bn(layer(x))
+    # allows. The folded layer has the LAYER's dtype (a float32 s times a half weight is float32: cast back).
+    layer, bn, generator = double_pair(layer_class, seed=9)
+    x = input_for(layer, generator)
+    layer, bn = layer.to(dtype), bn.float()
+    before_layer, before_bn = state(layer), state(bn)
+    folded = kata.fold_batchnorm(layer, bn)
+    assert_unchanged(layer, before_layer, layer.training, "the layer")
+    assert_unchanged(bn, before_bn, bn.training, "the BatchNorm")
+    assert type(folded) is layer_class and folded.weight.dtype == dtype and folded.bias.dtype == dtype, (
+        f"a {dtype} {layer_class.__name__} folds into a {dtype} {layer_class.__name__}, whatever the BatchNorm's "
+        f"dtype; got weight {describe(folded.weight)}, bias {describe(folded.bias)}")
+    with torch.no_grad():
+        yours = folded(x.to(dtype)).double()
+        exact = unfolded_output(copy.deepcopy(layer).double(), copy.deepcopy(bn).double(), x)
+    scale = float(exact.abs().max()) + 1.0
+    assert torch.allclose(yours, exact, rtol=0.05, atol=0.05 * scale), (
+        f"folded(x) in {dtype} is far from the exact bn(layer(x)) (allowed: {dtype}'s rounding, 5% of the output's "
+        f"size)\n  expected: {describe(exact)}\n  yours:    {describe(yours)}")
+
+
 INVALID_PAIRS = {
     "Linear + BatchNorm2d": lambda: (nn.Linear(3, 4), nn.BatchNorm2d(4)),
     "Conv2d + BatchNorm1d": lambda: (nn.Conv2d(3, 4, 3), nn.BatchNorm1d(4)),
@@ -345,6 +380,14 @@ def test_fold_model_leaves_unfoldable_batchnorms(kata):
                 "only a BatchNorm right after a matching layer, with running statistics, is folded")
 
 
+def test_fold_model_leaves_a_batchnorm_of_the_wrong_kind(kata):
+    # A Linear applied to the last axis of (N, C, H, W) input, then BatchNorm2d over C: the sizes match
+    # (3 and 3) and the model runs, but BatchNorm2d normalises axis 1, not the Linear's outputs. Not a pair.
+    model = trained_like(nn.Sequential(nn.Linear(4, 3), nn.BatchNorm2d(3), nn.ReLU()), seed=17)
+    check_model(kata, model, torch.randn(2, 3, 5, 4, dtype=torch.float64), ["0", "1", "2"],
+                "Linear then BatchNorm2d (not one of the PAIRS, though the sizes match)")
+
+
 def test_fold_model_folds_one_batchnorm_per_layer(kata):
     # The second BatchNorm follows a BatchNorm, not a layer: it stays, though folding it too would compute the same.
     model = trained_like(nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.BatchNorm1d(4, eps=0.2), nn.ReLU()),
@@ -352,6 +395,18 @@ def test_fold_model_folds_one_batchnorm_per_layer(kata):
     check_model(kata, model, torch.randn(5, 3, dtype=torch.float64), ["0", "2", "3"],
                 "Linear, BatchNorm1d, BatchNorm1d: only the BatchNorm right after the Linear is folded (look at the "
                 "model's children, not at the layers you have already folded)")
+
+
+def test_fold_model_looks_at_direct_children_only(kata):
+    # A block nested in the model is a child like any other: deep-copied as it is, not searched for pairs.
+    block = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.BatchNorm2d(3), nn.ReLU())
+    model = trained_like(nn.Sequential(block, nn.Conv2d(3, 4, 1), nn.BatchNorm2d(4), nn.Flatten()), seed=16)
+    folded = check_model(kata, model, torch.randn(2, 2, 4, 4, dtype=torch.float64), ["0", "1", "3"],
+                         "a model whose first child is a Sequential block")
+    inner = [type(m).__name__ for m in folded[0].children()] if isinstance(folded[0], nn.Sequential) else folded[0]
+    assert inner == ["Conv2d", "BatchNorm2d", "ReLU"], (
+        f"the nested block must be deep-copied unchanged (fold_model looks at the model's direct children only), "
+        f"got {inner}")
 
 
 def test_fold_model_without_batchnorm_is_a_copy(kata):

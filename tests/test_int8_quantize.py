@@ -215,6 +215,19 @@ def test_axis_one_and_minus_one(kata, axis):
           torch.tensor([2 / 127, 20 / 127, 1.0]), f"axis={axis}: one scale per column")
 
 
+def test_tiny_channels_get_their_own_exact_scale(kata):
+    # Only an all-zero channel gets scale 1.0. A channel of tiny weights is not zero: its scale is its own
+    # max / 127 however small, so its largest weight still maps to +-127. Treating magnitudes below some
+    # threshold (1e-8, float32's eps) as zero, or clamping the scale from below as torch's observers do,
+    # rounds such a channel to 0 or to a few codes.
+    sizes = torch.tensor([1e-7, 1e-12, 1e-20, 1e-30, 2.0])
+    w = sizes[:, None] * torch.tensor([1.0, -0.3, 0.71])  # w / scale = 127, -38.1, 90.17 for every row
+    scale = sizes / 127
+    expected = torch.tensor([[127, -38, 90]] * 5, dtype=torch.int8)
+    check(kata.quantize_per_channel(w), expected, scale,
+          "channels of tiny weights (1e-7 to 1e-30) are scaled by their own max / 127, like any other channel")
+
+
 def test_one_dimensional_weight(kata):
     w = torch.tensor([0.5, -3.0, 0.0, 1e-6])
     check(kata.quantize_per_channel(w), torch.tensor([127, -127, 0, 127], dtype=torch.int8),
@@ -244,6 +257,41 @@ def test_returns_new_tensors_and_leaves_inputs_alone(kata):
     out = kata.dequantize_per_channel(q, given)
     assert out.dtype == torch.float32 and out.shape == q.shape, describe(out)
     assert exact(given, given_before), "dequantize_per_channel modified its scale"
+
+
+def test_non_contiguous_weight_and_codes(kata):
+    # Views whose channels cannot be flattened with .view(): a transposed 3-D weight, and a transposed,
+    # strided 2-D one. They must give what their contiguous copies give.
+    values = torch.tensor([0.3, -1.7, 0.9, 4.0, 12.0, -3.3, 0.1, -0.2, 0.0, 0.0, 0.0, 0.0,
+                           2.2, 0.6, -0.04, 1.0, 5.0, 5.0, 5.0, 5.0, -7.5, 0.25, 3.1, -0.6])
+    cases = {"transposed 3-D": values.reshape(4, 3, 2).transpose(1, 2),  # (4, 2, 3)
+             "transposed and strided 2-D": values.reshape(4, 6).t()[::2]}  # (3, 4)
+    for name, w in cases.items():
+        assert not w.is_contiguous()
+        for axis in (0, 1, -1):
+            expected_q, expected_scale = kata.quantize_per_channel(w.contiguous(), axis)
+            check(kata.quantize_per_channel(w, axis), expected_q, expected_scale,
+                  f"a non-contiguous ({name}) weight of shape {tuple(w.shape)}, axis={axis}")
+    q = torch.arange(-12, 12, dtype=torch.int8).reshape(4, 3, 2).transpose(1, 2)  # (4, 2, 3), not contiguous
+    scale = torch.tensor([1.0, 0.5, 0.25, 2.0])
+    expected = q.float() * scale.reshape(4, 1, 1)
+    out = kata.dequantize_per_channel(q, scale)
+    assert exact(out, expected), (f"dequantize_per_channel of non-contiguous codes\n  expected: {describe(expected)}"
+                                  f"\n  yours:    {describe(out)}")
+
+
+@pytest.mark.parametrize("layer", ["Linear", "Conv2d"])
+def test_a_layer_weight_that_requires_grad(kata, layer):
+    # The weight of a real layer is an nn.Parameter with requires_grad=True, the case the docstring names.
+    torch.manual_seed(0)
+    module = torch.nn.Linear(5, 3) if layer == "Linear" else torch.nn.Conv2d(2, 4, 3)
+    before = module.weight.detach().clone()
+    expected_q, expected_scale = kata.quantize_per_channel(before.clone())
+    q, scale = kata.quantize_per_channel(module.weight)
+    check((q, scale), expected_q, expected_scale, f"the weight of an nn.{layer} (a Parameter that requires grad)")
+    assert exact(module.weight.detach(), before), f"quantize_per_channel modified the nn.{layer}'s weight"
+    restored = kata.dequantize_per_channel(q, scale.detach())
+    assert isinstance(restored, torch.Tensor) and restored.dtype == torch.float32 and restored.shape == before.shape
 
 
 INVALID_WEIGHTS = {

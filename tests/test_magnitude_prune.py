@@ -59,6 +59,19 @@ class Mixed(nn.Module):
         return self.out(self.norm(self.embed(tokens))).sum() + self.volume(volume).sum()
 
 
+class OtherLayers(nn.Module):
+    """Layers with a weight that are NOT prunable (ConvTranspose2d is not a Conv2d, Bilinear is not a Linear),
+    and a MultiheadAttention, whose out_proj IS a Linear (a subclass) and whose in_proj_weight is not."""
+
+    def __init__(self):
+        super().__init__()
+        self.up = nn.ConvTranspose2d(2, 3, 2)
+        self.mix = nn.Bilinear(3, 4, 2)
+        self.attn = nn.MultiheadAttention(4, 2)
+        self.conv = nn.Conv2d(3, 2, 2)
+        self.out = nn.Linear(4, 3)
+
+
 ARCHITECTURES = {
     "mlp": lambda: nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3)),
     "cnn": lambda: nn.Sequential(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3), nn.ReLU(), nn.Flatten(),
@@ -67,6 +80,7 @@ ARCHITECTURES = {
     "mixed": Mixed,
     "one linear": lambda: nn.Linear(5, 5),
     "no biases": lambda: nn.Sequential(nn.Linear(4, 4, bias=False), nn.Tanh(), nn.Linear(4, 2, bias=False)),
+    "other layers": OtherLayers,
 }
 
 
@@ -248,6 +262,21 @@ def test_only_linear_and_conv_weights_are_pruned(kata):
                                             f"(not biases, BatchNorm, LayerNorm or Embedding)")
 
 
+def test_transposed_convolutions_and_other_weighted_layers_are_left_out(kata):
+    # Their weights are tiny, so putting any of them in the ranking prunes them first and shifts the edge.
+    model = build("other layers", 13)
+    with torch.no_grad():
+        prunable_weights = {id(module.weight) for _, module in prunable(model)}
+        for parameter in model.parameters():
+            if id(parameter) not in prunable_weights:
+                parameter.mul_(1e-6)
+    expected = torch_masks(model, 0.3)
+    assert sorted(expected) == ["attn.out_proj.weight", "conv.weight", "out.weight"]
+    check_masks(kata.pruning_masks(model, 0.3), model, expected,
+                "only Linear and Conv1d/2d/3d weights are ranked (isinstance): not ConvTranspose2d (a _ConvNd but not "
+                "a Conv2d), not Bilinear, not MultiheadAttention's in_proj_weight; its out_proj is a Linear and counts")
+
+
 def test_names_at_any_depth_and_a_bare_layer(kata):
     model = build("nested", 5)
     masks = kata.pruning_masks(model, 0.5)
@@ -354,6 +383,27 @@ def test_prune_model_zeroes_exactly_the_masked_weights(kata, name, training):
         assert type(parameter) is nn.Parameter and parameter.requires_grad, (
             f"{key} must stay an ordinary nn.Parameter that requires grad")
     assert all(not m._forward_pre_hooks for m in pruned.modules()), "the pruned model must carry no pruning hooks"
+
+
+def test_prune_model_keeps_frozen_weights_frozen(kata):
+    # A fine-tuned model often has frozen layers (requires_grad=False). Only the values of pruned weights
+    # change: wrapping a pruned weight in a new nn.Parameter makes a frozen one trainable again.
+    model = build("mlp", 22)
+    model[0].requires_grad_(False)
+    pruned = kata.prune_model(model, 0.5)
+    flags = {name: p.requires_grad for name, p in model.named_parameters()}
+    assert flags == {"0.weight": False, "0.bias": False, "2.weight": True, "2.bias": True}, "the model was modified"
+    yours = {name: p.requires_grad for name, p in pruned.named_parameters()}
+    assert yours == flags, (
+        f"the pruned copy must keep each parameter's requires_grad (only pruned values change): expected {flags}, "
+        f"got {yours}")
+    masks = torch_masks(model, 0.5)
+    for name, parameter in pruned.named_parameters():
+        expected = dict(model.named_parameters())[name].detach()
+        if name in masks:
+            expected = expected.masked_fill(~masks[name], 0.0)
+        assert type(parameter) is nn.Parameter and torch.equal(parameter.detach(), expected), (
+            f"{name}: expected {describe(expected)}\n  yours:    {describe(parameter)}")
 
 
 @pytest.mark.parametrize("sparsity", [-0.1, 1.5, math.nan, math.inf])

@@ -161,6 +161,18 @@ def test_nearby_points_with_large_coordinates(kata, dtype):
     check(kata.pairwise_sq_dists(x, y), x, y)
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_small_distances_are_kept_not_snapped_to_zero(kata, dtype):
+    # Points of size 3e-4: squared distances around 1e-7 to 1e-6, far above the rounding bound
+    # (about 1e-13 in float32). Clamping at a small positive floor, or zeroing everything under an
+    # absolute cut-off such as 1e-6, changes these values: only negatives may be clamped, to 0.
+    x, y = points((12, 4), dtype, seed=20, scale=3e-4), points((15, 4), dtype, seed=21, scale=3e-4)
+    check(kata.pairwise_sq_dists(x, y), x, y, " for points of size 3e-4 (small, but not rounding error)")
+    same = kata.pairwise_sq_dists(x, x)
+    assert bool((same.diagonal(dim1=-2, dim2=-1) <= allowed_error(x, x)).all()), (
+        "the distance of a point to itself must be 0 up to rounding, not a positive floor such as 1e-12")
+
+
 # ---- the input is left alone -------------------------------------------------------------------
 
 def test_inputs_are_not_modified(kata):
