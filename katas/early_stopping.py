@@ -12,6 +12,8 @@ And a validation loss goes down while an accuracy goes up. In this kata you repl
 whole validation curve through those rules, exactly as Keras'
 ``keras.callbacks.EarlyStopping(mode=..., min_delta=..., patience=...,
 restore_best_weights=True)`` would see it, one epoch at a time.
+One difference: Keras compares in float32, while here the values are read as float64, so
+two values that differ only beyond float32's precision are still different values.
 """
 
 from __future__ import annotations

@@ -127,6 +127,32 @@ def falls_through_to_last_listed(bucket, weights):
     return names[-1]
 
 
+@pitfall("pick_variant",
+         "Takes the exactly rounded total (math.fsum) but adds the running sums one by one, and when rounding "
+         "leaves the bucket beyond the last running sum it returns the last variant listed, even one of weight 0.")
+def fsum_total_falls_through_to_last_listed(bucket, weights):
+    if not 0.0 <= bucket < 1.0:
+        raise ValueError("bucket must be in [0, 1)")
+    names, values = ref._checked_weights(weights)
+    position, cumulative = bucket * math.fsum(values), 0.0
+    for name, weight in zip(names, values, strict=True):
+        cumulative += weight
+        if weight > 0 and position < cumulative:
+            return name
+    return names[-1]
+
+
+@pitfall("pick_variant",
+         "Searches the running sums for bucket * total with bisect and clips the index to the last variant, so "
+         "a bucket that rounding puts beyond the last running sum gets a trailing variant of weight 0.")
+def bisect_clipped_to_last_listed(bucket, weights):
+    if not 0.0 <= bucket < 1.0:
+        raise ValueError("bucket must be in [0, 1)")
+    names, values = ref._checked_weights(weights)
+    edges = list(accumulate(values))
+    return names[min(bisect_right(edges, bucket * math.fsum(values)), len(names) - 1)]
+
+
 @pitfall("pick_variant", "Skips the argument checks: a negative weight or a bucket of 1.0 picks something "
                          "instead of raising ValueError.")
 def no_validation(bucket, weights):

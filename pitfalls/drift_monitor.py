@@ -45,6 +45,15 @@ def psi_equal_width_bins(train, live, *, bins=10, eps=1e-4):
     return _psi_from(_counts(train, edges, bins), _counts(live, edges, bins), train.size, live.size, eps)
 
 
+@pitfall("psi", "Takes the quantile levels from np.linspace(0, 1, bins + 1)[1:-1], which rounds some of them "
+                "(0.6000000000000001 for 3/5), so an edge that should be exactly a training value lies just above it "
+                "and values on it fall into the bin below.")
+def psi_levels_from_linspace(train, live, *, bins=10, eps=1e-4):
+    train, live = _checked(train, live, bins, eps)
+    edges = np.quantile(train, np.linspace(0, 1, bins + 1)[1:-1])
+    return _psi_from(_counts(train, edges, bins), _counts(live, edges, bins), train.size, live.size, eps)
+
+
 @pitfall("psi", "Computes the one-sided KL divergence sum(q * ln(q / p)) instead of the PSI "
                 "sum((q - p) * ln(q / p)).")
 def psi_as_kl_divergence(train, live, *, bins=10, eps=1e-4):

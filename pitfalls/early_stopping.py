@@ -174,6 +174,15 @@ def returns_epochs_trained(values, *, patience, min_delta=0.0, mode="min"):
     return (None if stopped is None else stopped + 1), best_epoch
 
 
+@pitfall("early_stopping",
+         "Reads the values as float32, as Keras does internally, so two values that differ only beyond "
+         "float32's precision compare equal; the docstring reads them as float64.")
+def values_read_as_float32(values, *, patience, min_delta=0.0, mode="min"):
+    _checked(values, patience, min_delta, mode)
+    curve = [float(v) for v in np.asarray(values, dtype=np.float32)]
+    return early_stopping_reference(curve, patience, np.float32(min_delta), mode)
+
+
 def early_stopping_reference(curve, patience, min_delta, mode):
     """The right answer, for the mistakes that get one half of it right."""
     better = _better(mode, min_delta)

@@ -141,6 +141,46 @@ def unsynced_warmup(infer, batch, *, runs=100, warmup=10, sync=None, clock=time.
 
 
 @pitfall("measure_latency",
+         "Syncs once after the whole warm-up loop (with the last warm-up output) instead of after each warm-up call; "
+         "the docstring asks for sync after every call, with that call's output.")
+def syncs_once_after_warmup(infer, batch, *, runs=100, warmup=10, sync=None, clock=time.perf_counter):
+    _check_counts(runs, warmup)
+    output = None
+    for _ in range(warmup):
+        output = infer(batch)
+    if warmup and sync is not None:
+        sync(output)
+    samples = np.empty(runs)
+    for run in range(runs):
+        start = clock()
+        output = infer(batch)
+        if sync is not None:
+            sync(output)
+        samples[run] = clock() - start
+    return {"samples": samples, **ref.latency_percentiles(samples)}
+
+
+@pitfall("measure_latency",
+         "Syncs a timed run with the previous run's output (kept from the loop before), one call behind.")
+def syncs_the_previous_output(infer, batch, *, runs=100, warmup=10, sync=None, clock=time.perf_counter):
+    _check_counts(runs, warmup)
+    previous = None
+    for _ in range(warmup):
+        previous = infer(batch)
+        if sync is not None:
+            sync(previous)
+    samples = np.empty(runs)
+    for run in range(runs):
+        start = clock()
+        output = infer(batch)
+        if sync is not None:
+            sync(previous if previous is not None else output)
+        previous = output
+        samples[run] = clock() - start
+    return {"samples": samples, **ref.latency_percentiles(samples)}
+
+
+@pitfall("measure_latency",
          "Times the warm-up calls too and computes the percentiles over them, so the slow first calls (tracing, "
          "compiling) land in the tail.")
 def times_the_warmup(infer, batch, *, runs=100, warmup=10, sync=None, clock=time.perf_counter):

@@ -90,6 +90,53 @@ def labels_not_checked(y_true, scores, threshold=0.5):
             2 * tp / (2 * tp + fp + fn) if tp else 0.0)
 
 
+@pitfall("precision_recall_f1",
+         "Checks only that the scores are 1-D, so 2-D labels of the same length broadcast against the "
+         "scores instead of raising a ValueError.")
+def labels_ndim_not_checked(y_true, scores, threshold=0.5):
+    labels = np.asarray(y_true)
+    values = np.asarray(scores, dtype=np.float64)
+    if values.ndim != 1 or len(labels) != len(values) or len(labels) == 0:
+        raise ValueError("scores must be 1-D, non-empty and as long as y_true")
+    if not np.all((labels == 0) | (labels == 1)) or not np.all(np.isfinite(values)):
+        raise ValueError("bad labels or scores")
+    if np.isnan(threshold):
+        raise ValueError("threshold must not be NaN")
+    labels = labels == 1
+    predicted = values >= threshold
+    tp, fp, fn = int(np.sum(predicted & labels)), int(np.sum(predicted & ~labels)), int(np.sum(~predicted & labels))
+    return (tp / (tp + fp) if tp + fp else 0.0, tp / (tp + fn) if tp + fn else 0.0,
+            2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+
+
+@pitfall("precision_recall_f1",
+         "Checks only that the labels are 1-D, so 2-D scores with as many rows as there are labels are "
+         "compared with the threshold element by element instead of raising a ValueError.")
+def scores_ndim_not_checked(y_true, scores, threshold=0.5):
+    labels = np.asarray(y_true)
+    values = np.asarray(scores, dtype=np.float64)
+    if labels.ndim != 1 or len(labels) != len(values) or len(labels) == 0:
+        raise ValueError("y_true must be 1-D, non-empty and as long as scores")
+    if not np.all((labels == 0) | (labels == 1)) or not np.all(np.isfinite(values)):
+        raise ValueError("bad labels or scores")
+    if np.isnan(threshold):
+        raise ValueError("threshold must not be NaN")
+    labels = labels == 1
+    predicted = values >= threshold
+    tp, fp, fn = int(np.sum(predicted & labels)), int(np.sum(predicted & ~labels)), int(np.sum(~predicted & labels))
+    return (tp / (tp + fp) if tp + fp else 0.0, tp / (tp + fn) if tp + fn else 0.0,
+            2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+
+
+@pitfall("precision_recall_f1",
+         "Rejects an infinite threshold with a ValueError; only NaN is invalid, and an infinite threshold "
+         "predicts nothing (+inf) or everything (-inf) positive.")
+def infinite_threshold_rejected(y_true, scores, threshold=0.5):
+    if not np.isfinite(float(threshold)):
+        raise ValueError("threshold must be finite")
+    return ref.precision_recall_f1(y_true, scores, threshold)
+
+
 # ---- average_precision -----------------------------------------------------------------------
 
 @pitfall("average_precision",

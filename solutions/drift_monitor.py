@@ -50,7 +50,9 @@ def psi(train, live, *, bins: int = 10, eps: float = 1e-4) -> float:
 
     1. Bin edges from the TRAINING sample only: the ``bins - 1`` interior edges
        ``np.quantile(train, [1/bins, 2/bins, ..., (bins-1)/bins])``, with numpy's default
-       ("linear") interpolation. There are no outer edges: the first bin takes everything
+       ("linear") interpolation, each level computed as k / bins (``np.arange(1, bins) / bins``;
+       ``np.linspace(0, 1, bins + 1)`` rounds some levels, 0.6000000000000001 for 3/5, which
+       moves an edge off the training value it should sit on). There are no outer edges: the first bin takes everything
        below the first edge and the last bin everything at or above the last edge, so live
        values outside the training range still land in a bin.
     2. A value x goes into bin ``np.searchsorted(edges, x, side="right")`` (0 to bins-1): a

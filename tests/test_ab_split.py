@@ -66,6 +66,9 @@ ID_FAMILIES = {"sequential": sequential_ids, "prefixed": prefixed_ids, "random-h
 LAST_BELOW_ONE = 1.0 - 2.0**-53  # the largest float below 1
 # Shares that, normalised and summed one by one, add up to the float just below 1, not to 1.
 FIVE_THREE_TENTHS = {f"v{i}": 0.3 for i in range(5)}
+# Nine weights whose exactly rounded total (math.fsum, and numpy's pairwise np.sum) is one ulp above their sum
+# added one by one: bucket * total then lands beyond the last running sum, which only a fall-back reaches.
+ABOVE_RUNNING_SUM = dict(zip([f"w{i}" for i in range(9)], [1 / 3, 0.2, 0.07, 0.2, 0.9, 0.9, 0.9, 0.8, 0.7], strict=True))
 
 BOUNDARY_CASES = {
     "even split, 0": ({"control": 0.5, "treatment": 0.5}, 0.0, "control"),
@@ -85,6 +88,8 @@ BOUNDARY_CASES = {
     "trailing zero weight, just below 1": ({"a": 1, "b": 1, "off": 0}, LAST_BELOW_ONE, "b"),
     "five times 0.3, just below 1": ({**FIVE_THREE_TENTHS, "off": 0}, LAST_BELOW_ONE, "v4"),
     "0.57/0.8/0.07, just below 1": ({"a": 0.57, "b": 0.8, "c": 0.07, "off": 0.0}, LAST_BELOW_ONE, "c"),
+    "exact total above the running sum, just below 1": ({**ABOVE_RUNNING_SUM, "off": 0}, LAST_BELOW_ONE, "w8"),
+    "exact total above the running sum, 0.9": ({**ABOVE_RUNNING_SUM, "off": 0}, 0.9, "w8"),
     "one variant": ({"only": 3.5}, LAST_BELOW_ONE, "only"),
     "unnormalised, large total": ({"a": 300, "b": 100}, 0.75, "b"),
 }

@@ -144,6 +144,20 @@ def test_psi_a_value_on_an_edge_goes_into_the_bin_above(kata):
                  "edges [0, 1, 1]: 0 goes into the bin [0, 1) and 1 into the bin at or above the last edge 1")
 
 
+@pytest.mark.parametrize("bins, n", [(5, 6), (10, 11), (10, 21)])
+def test_psi_levels_are_k_over_bins_so_integer_edges_are_exact(kata, bins, n):
+    # train = 0..n-1 with n - 1 a multiple of bins: every edge np.quantile(train, k / bins) is a training value,
+    # exactly. Levels from np.linspace (3/5 -> 0.6000000000000001) put some edges just above it.
+    train = np.arange(float(n))
+    edges = np.quantile(train, np.arange(1, bins) / bins)
+    assert np.array_equal(edges, np.round(edges)), "test bug: the edges should be whole numbers"
+    live = np.concatenate([edges, edges, [0.0]])  # two values on every edge, one in the first bin
+    expected = psi_by_definition(train, live, bins, 1e-4)
+    assert_float(kata.psi(train, live, bins=bins), expected,
+                 f"psi(0..{n - 1}, live on the edges {edges.tolist()}, bins={bins}): the levels are k / bins, so these "
+                 f"edges are exactly training values, and a live value on an edge goes into the bin above it")
+
+
 def test_psi_eps_replaces_empty_fractions_without_renormalising(kata):
     train = np.arange(10.0)  # bins=2: edge 4.5
     live = np.array([0.0, 1.0])  # q = [1, 0]
@@ -176,7 +190,7 @@ def test_psi_takes_lists_and_integers(kata):
 # ---- psi: generated ---------------------------------------------------------------------------------
 
 @settings(max_examples=80, phases=NO_EXPLAIN)
-@given(case=samples(), eps=st.sampled_from([1e-4, 1e-3, 1e-6]))
+@given(case=samples(), eps=st.sampled_from([1e-4, 1e-3, 1e-6, 0.01, 0.05]))  # 0.01, 0.05: above 1/n, 1/m
 def test_psi_matches_the_definition_and_the_reference(differential, case, eps):
     train, live, bins = case
     assume(clear_of_edges(train, live, bins))

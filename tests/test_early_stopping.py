@@ -155,6 +155,17 @@ def test_fixed_curves(kata, name):
     assert keras_result == expected, f"this test's table disagrees with Keras ({keras_result!r}): a test bug"
 
 
+@pytest.mark.parametrize("values, options, expected", [
+    ([1.0, 1.0 - 2**-40, 1.0 - 2**-40, 0.5], {"patience": 2}, (None, 3)),
+    ([0.5, 0.5 + 2**-40, 0.5 + 2**-40], {"patience": 2, "mode": "max"}, (None, 1)),
+    ([1e-50, 0.0, 0.0], {"patience": 1}, (2, 1)),
+], ids=["min", "max", "tiny"])
+def test_values_are_compared_in_float64(kata, values, options, expected):
+    """Keras rounds to float32 (it sees no change in 1 - 2**-40); the docstring reads the values as float64."""
+    assert_result(kata, values, expected, "the values are read as float64: a change beyond float32's precision "
+                  "is still a change", **options)
+
+
 @pytest.mark.parametrize("form", ["array", "float32 array", "tuple", "int list"])
 def test_input_forms(kata, form):
     if form == "int list":

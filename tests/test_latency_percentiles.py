@@ -223,6 +223,49 @@ def test_two_clock_readings_per_run(kata, readings, expected):
     assert report["p50"] == float(np.percentile(expected, 50)), f"p50 must be {np.percentile(expected, 50)}"
 
 
+class EventLog:
+    """infer, sync and clock that write down, in order, every call made to them."""
+
+    def __init__(self):
+        self.events, self.calls, self.now = [], 0, 0.0
+
+    def infer(self, batch):
+        assert batch is BATCH, "infer must be called with the batch it was given"
+        self.events.append(("infer", self.calls))
+        output = FakeOutput(self.calls, None)
+        self.calls += 1
+        return output
+
+    def sync(self, output):
+        self.events.append(("sync", output.call if isinstance(output, FakeOutput) else repr(output)))
+
+    def clock(self):
+        self.events.append(("clock",))
+        self.now += 1.0
+        return self.now
+
+
+@pytest.mark.parametrize("with_sync", [True, False], ids=["sync", "no-sync"])
+@pytest.mark.parametrize("runs, warmup", [(3, 4), (2, 0), (1, 1)])
+def test_every_call_is_synced_with_its_own_output(kata, runs, warmup, with_sync):
+    """sync(output) right after EVERY call, warm-up ones included, with that call's output; clock around each run."""
+    log = EventLog()
+    kata.measure_latency(log.infer, BATCH, runs=runs, warmup=warmup, sync=log.sync if with_sync else None,
+                         clock=log.clock)
+    synced = [("sync", call) for call in range(warmup + runs)] if with_sync else [None] * (warmup + runs)
+    expected = []
+    for call in range(warmup):
+        expected += [("infer", call), synced[call]]
+    for call in range(warmup, warmup + runs):
+        expected += [("clock",), ("infer", call), synced[call], ("clock",)]
+    expected = [event for event in expected if event is not None]
+    assert log.events == expected, (
+        f"measure_latency(runs={runs}, warmup={warmup}, sync={'given' if with_sync else None}) made these calls, "
+        f"in this order (numbers are the infer call each output came from):\n  yours:    {log.events}\n"
+        f"  expected: {expected}\n  every infer call, warm-up ones included, is followed at once by sync of its own "
+        f"output; a timed run is clock, infer, sync, clock")
+
+
 def test_the_default_clock_measures_seconds(kata):
     report = kata.measure_latency(lambda seconds: time.sleep(seconds), 0.002, runs=3, warmup=1)
     samples = report["samples"]

@@ -173,6 +173,10 @@ def test_average_precision_fixed_cases(kata, labels, scores, expected, why):
 INVALID = {
     "2-D labels": (np.array([[1, 0], [0, 1]]), np.array([[0.1, 0.2], [0.3, 0.4]])),
     "2-D scores": ([1, 0, 1, 0], np.array([[0.1, 0.2], [0.3, 0.4]])),
+    # one side 2-D, the lengths equal: only a check of that side's ndim catches these
+    "2-D labels, 1-D scores": (np.array([[1, 0], [0, 1]]), np.array([0.1, 0.2])),
+    "1-D labels, 2-D scores": (np.array([1, 0]), np.array([[0.1, 0.2], [0.3, 0.4]])),
+    "column labels": (np.array([[1], [0], [1]]), np.array([0.1, 0.2, 0.3])),
     "lengths differ": ([1, 0, 1], [0.1, 0.2]),
     "empty": ([], []),
     "label 2": ([1, 2, 0], [0.1, 0.2, 0.3]),
@@ -194,6 +198,16 @@ def test_precision_recall_f1_rejects_invalid_input(kata, case):
 def test_precision_recall_f1_rejects_a_nan_threshold(kata):
     with pytest.raises(ValueError):
         kata.precision_recall_f1([1, 0, 1], [0.1, 0.2, 0.3], float("nan"))
+
+
+@pytest.mark.parametrize("threshold, expected", [
+    (float("inf"), (0, 0, 0)), (-float("inf"), (Fraction(1, 2), 1, Fraction(2, 3))),
+    (np.float64(0.4), (Fraction(3, 5), 1, Fraction(3, 4))), (1, (0, 0, 0)), (0, (Fraction(1, 2), 1, Fraction(2, 3))),
+], ids=["inf", "-inf", "numpy-float", "int-1", "int-0"])
+def test_any_real_threshold_is_accepted(kata, threshold, expected):
+    """Only a NaN threshold is invalid: an infinite one predicts nothing (or everything) positive."""
+    assert_metrics(kata, DOC_Y, DOC_S, threshold, expected,
+                   "the threshold may be any real number that is not NaN, infinities and ints included")
 
 
 @pytest.mark.parametrize("case", list(INVALID))
