@@ -192,9 +192,10 @@ def strides_from_shape_on_numpy_views(x, multiples):
     src = x if isinstance(x, np.ndarray) else tensor.numpy()
     c_strides = [math.prod(shape[i + 1:]) * src.itemsize for i in range(len(shape))]
     view = np.lib.stride_tricks.as_strided(
-        src, shape=[n for m, d in zip(multiples, shape) for n in (m, d)],
+        src, shape=[n for m, d in zip(multiples, shape, strict=True) for n in (m, d)],
         strides=[n for s in c_strides for n in (0, s)])
-    return tf.constant(np.array(view).reshape([m * d for m, d in zip(multiples, shape)]), dtype=tensor.dtype)
+    tiled_shape = [m * d for m, d in zip(multiples, shape, strict=True)]
+    return tf.constant(np.array(view).reshape(tiled_shape), dtype=tensor.dtype)
 
 
 @pitfall("tile_with_broadcast",

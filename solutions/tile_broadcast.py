@@ -29,12 +29,12 @@ def tile_with_broadcast(x, multiples) -> tf.Tensor:
     [1, 1, 2, 2] (each element repeated, which is what tf.repeat does).
 
     You may not call tile, repeat, concat or stack, whether from TensorFlow or from numpy
-    (a static check rejects them, as it does np.concatenate, np.hstack, np.kron and the
-    like). Reshaping and broadcasting (tf.reshape, tf.broadcast_to) are allowed. Keep in
-    mind that TensorFlow broadcasts over at most 5 axes at a time (it first merges
-    neighbouring axes that stretch alike; tf.broadcast_to and arithmetic alike raise an
-    error when more than 5 remain, so a trick that works on a small example may fail on a
-    bigger one), and x may have any rank from 1 up.
+    (a static check rejects them, as it does np.concatenate, np.hstack, np.kron, np.resize,
+    np.pad, tf.TensorArray and the like). Reshaping and broadcasting (tf.reshape,
+    tf.broadcast_to) are allowed. Keep in mind that TensorFlow broadcasts over at most 5
+    axes at a time (it first merges neighbouring axes that stretch alike; tf.broadcast_to
+    and arithmetic alike raise an error when more than 5 remain, so a trick that works on a
+    small example may fail on a bigger one), and x may have any rank from 1 up.
 
     Args:
         x: a tf.Tensor of rank at least 1, or anything ``tf.convert_to_tensor`` accepts

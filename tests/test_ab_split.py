@@ -68,7 +68,8 @@ LAST_BELOW_ONE = 1.0 - 2.0**-53  # the largest float below 1
 FIVE_THREE_TENTHS = {f"v{i}": 0.3 for i in range(5)}
 # Nine weights whose exactly rounded total (math.fsum, and numpy's pairwise np.sum) is one ulp above their sum
 # added one by one: bucket * total then lands beyond the last running sum, which only a fall-back reaches.
-ABOVE_RUNNING_SUM = dict(zip([f"w{i}" for i in range(9)], [1 / 3, 0.2, 0.07, 0.2, 0.9, 0.9, 0.9, 0.8, 0.7], strict=True))
+ABOVE_RUNNING_SUM = dict(zip([f"w{i}" for i in range(9)], [1 / 3, 0.2, 0.07, 0.2, 0.9, 0.9, 0.9, 0.8, 0.7],
+                             strict=True))
 
 BOUNDARY_CASES = {
     "even split, 0": ({"control": 0.5, "treatment": 0.5}, 0.0, "control"),
