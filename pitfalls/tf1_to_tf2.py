@@ -367,3 +367,37 @@ def float64_inside(model, x, temperature=1.0):
     seen = tf.identity(model.seen.assign_add(tf.cast(tf.shape(x)[0], tf.int64)))
     return {"probs": probs, "label": tf.argmax(logits, axis=1),
             "confidence": tf.reduce_max(probs, axis=1, keepdims=True), "seen": seen}
+
+
+@alternative("predict",
+             "einsum for the layers, tf.cond with the branches swapped (t <= 0 first), and the counter read under "
+             "control_dependencies on its assign_add.")
+def einsum_and_control_dependencies(model, x, temperature=1.0):
+    x = _checked(x)
+    t = tf.constant(1.0) * temperature
+    hidden = tf.maximum(tf.einsum("bi,ih->bh", x, model.w1) + model.b1, 0.0)
+    logits = tf.einsum("bh,hc->bc", hidden, model.w2)
+    probs = tf.cond(t <= 0.0, lambda: _greedy(logits), lambda: tf.nn.softmax(logits / t, axis=-1))
+    with tf.control_dependencies([model.seen.assign_add(tf.shape(x, out_type=tf.int64)[0])]):
+        seen = model.seen.read_value()
+    return {"probs": probs, "label": tf.argmax(logits, 1), "confidence": tf.expand_dims(tf.reduce_max(probs, -1), -1),
+            "seen": seen}
+
+
+class _Server(tf.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    @tf.function(input_signature=SIGNATURE)
+    def serve(self, x, temperature=1.0):
+        return ref.predict(self.model, x, temperature)
+
+
+@alternative("make_serving_fn",
+             "A tf.function method of a tf.Module that holds the model; the model keeps the server alive, since a "
+             "bound tf.function holds its instance only weakly.")
+def bound_method_of_a_server(model):
+    server = _Server(model)
+    model.server = server
+    return server.serve

@@ -221,6 +221,19 @@ def test_wrong_shape_raises_value_error_and_counts_nothing(kata, shape):
         f"a rejected call changed the counter from 2 to {int(model.seen.numpy())}; check x before counting")
 
 
+def test_predict_works_inside_a_tf_function(kata, v1):
+    # The docstring asks for a predict that a tf.function can call (no .numpy(), no float(temperature), no
+    # x.shape[0]). A make_serving_fn written without predict would not check it, so call it here directly.
+    model = kata.make_model()
+    traced = tf.function(lambda x, temperature: kata.predict(model, x, temperature),
+                         input_signature=[tf.TensorSpec([None, N_FEATURES], tf.float32), tf.TensorSpec([], tf.float32)])
+    calls = [(features(3, 19), 0.5), (features(2, 20), 0.0)]
+    expected = v1.run(calls)
+    for (x, temperature), want in zip(calls, expected, strict=True):
+        check_outputs(traced(x, temperature), want,
+                      f"predict called inside a tf.function with a [None, 4] signature (temperature {temperature})")
+
+
 def numpy_outputs(w1, b1, w2, x, temperature):
     """probs, label and confidence in float64 numpy, for weights other than the given ones."""
     logits = np.maximum(x.astype(np.float64) @ w1 + b1, 0.0) @ w2
