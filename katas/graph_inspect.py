@@ -103,9 +103,9 @@ def relaxed_signature(calls) -> list[tf.TensorSpec]:
     """The most specific input_signature that accepts every call in `calls`.
 
     Each argument is seen as the tensor ``tf.convert_to_tensor(arg)`` would make: a Python
-    bool becomes tf.bool, an int tf.int32, a float tf.float32 (all of shape ()), a numpy
-    array or scalar keeps its dtype and shape, and a tensor is itself. Then, position by
-    position:
+    bool becomes tf.bool, an int tf.int32 (tf.int64 if it does not fit in int32), a float
+    tf.float32 (all of shape ()), a numpy array or scalar keeps its dtype and shape, and a
+    tensor is itself. Then, position by position:
 
     - the dtype must be the same in every call, else ValueError;
     - if every call has the same rank, each axis keeps its size where all calls agree and

@@ -131,27 +131,28 @@ def running_counts(python_fn, calls):
 
 # ---- relaxed_signature ------------------------------------------------------------------------
 
-def _python_dtype(arg, *, bool_as_int=False, float_as_float64=False):
+def _python_dtype(arg, *, bool_as_int=False, float_as_float64=False, int_always_int32=False):
     if isinstance(arg, np.ndarray | np.generic | tf.Tensor):  # before float: np.float64 is a float
         return tf.as_dtype(arg.dtype)
     if isinstance(arg, bool) and not bool_as_int:
         return tf.bool
     if isinstance(arg, int):
-        return tf.int32
+        return tf.int32 if int_always_int32 or -2**31 <= arg < 2**31 else tf.int64
     if isinstance(arg, float):
         return tf.float64 if float_as_float64 else tf.float32
     return tf.convert_to_tensor(arg).dtype  # nested lists and the like
 
 
 def _relaxed(calls, *, bool_as_int=False, float_as_float64=False, first_shape=False, all_none=False,
-             rank_mismatch_raises=False, check_dtypes=True):
+             rank_mismatch_raises=False, check_dtypes=True, int_always_int32=False):
     """The relaxed signature from first principles; each keyword switches on one mistake."""
     calls = list(calls)
     if not calls or len({len(args) for args in calls}) != 1:
         raise ValueError("bad calls")
     signature = []
     for column in zip(*calls, strict=True):
-        dtypes = [_python_dtype(a, bool_as_int=bool_as_int, float_as_float64=float_as_float64) for a in column]
+        dtypes = [_python_dtype(a, bool_as_int=bool_as_int, float_as_float64=float_as_float64,
+                                int_always_int32=int_always_int32) for a in column]
         shapes = [tuple(np.shape(a)) for a in column]
         if check_dtypes and len(set(dtypes)) != 1:
             raise ValueError("dtypes differ")
@@ -174,6 +175,13 @@ def _relaxed(calls, *, bool_as_int=False, float_as_float64=False, first_shape=Fa
          "Checks isinstance(arg, int) before bool, and True is an int in Python: bools come out as int32.")
 def bool_as_int32(calls):
     return _relaxed(calls, bool_as_int=True)
+
+
+@pitfall("relaxed_signature",
+         "Maps every Python int to int32: tf.convert_to_tensor makes an int beyond the int32 range int64, which a "
+         "TensorSpec(int32) signature then rejects.")
+def int_always_int32(calls):
+    return _relaxed(calls, int_always_int32=True)
 
 
 @pitfall("relaxed_signature",

@@ -301,8 +301,9 @@ def test_signature_docstring_examples(kata):
     [(np.ones((2, 3)),), (np.ones((2, 5)),)],
     [(tf.ones([2, 3], tf.int64),), (tf.ones([2, 3], tf.int64),)],
     [([1.0, 2.0],), ([3.0, 4.0],)],
+    [(2**31,), (-2**40,)],
 ], ids=["python-bool", "python-int", "python-float", "numpy-float64-scalar", "numpy-float64-array", "int64-tensor",
-        "python-list"])
+        "python-list", "python-int-beyond-int32"])
 def test_signature_dtypes_follow_convert_to_tensor(kata, calls):
     check_signature(kata, calls)
 
@@ -330,7 +331,9 @@ def test_single_call_keeps_every_size(kata):
     [(1,), (1.5,)],
     [(True,), (1,)],
     [(np.ones(2),), (tf.ones([2]),)],
-], ids=["no-calls", "different-lengths", "float-vs-int-tensor", "int-vs-float", "bool-vs-int", "float64-vs-float32"])
+    [(1,), (2**31,)],
+], ids=["no-calls", "different-lengths", "float-vs-int-tensor", "int-vs-float", "bool-vs-int", "float64-vs-float32",
+        "int32-vs-int64-python-int"])
 def test_signature_errors(kata, calls):
     with pytest.raises(ValueError):
         kata.relaxed_signature(calls)
