@@ -163,15 +163,18 @@ def handle_predict_request(signature, body) -> str:
 
     1. Parse `body` (a JSON text) and check it. It must be a JSON object with exactly one
        of ``"instances"`` (row format) and ``"inputs"`` (columnar format). An optional
-       ``"signature_name"`` must be ``"serving_default"``. Any other key is ignored.
+       ``"signature_name"`` must be ``"serving_default"``. Any other key of the body is
+       ignored.
 
        - ``"instances"``: a non-empty list; each instance is either a list of NUM_FEATURES
-         numbers or an object ``{"features": [NUM_FEATURES numbers]}``.
-       - ``"inputs"``: either an object ``{"features": batch}`` or the batch itself, where
-         a batch is a non-empty list of lists of NUM_FEATURES numbers each.
+         numbers or an object ``{"features": [NUM_FEATURES numbers]}`` with no other key.
+       - ``"inputs"``: either an object ``{"features": batch}`` with no other key, or the
+         batch itself, where a batch is a non-empty list of lists of NUM_FEATURES numbers
+         each.
 
        Numbers are JSON numbers (ints or floats); ``true``/``false``, strings, nulls and
-       nested lists are not numbers.
+       nested lists are not numbers, and neither are ``NaN``, ``Infinity`` and
+       ``-Infinity``, which Python's json module reads but JSON does not have.
     2. Run `signature` on the batch as float32, calling it with the keyword ``features=``.
     3. Answer in the format of the request, with every output of the signature by name:
 

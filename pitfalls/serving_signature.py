@@ -252,6 +252,50 @@ def assumes_an_object_or_a_list(signature, body):
     return ref.handle_predict_request(signature, body)
 
 
+def _parse_leniently(body, *, finite_only=True, one_key_instances=True):
+    """The reference's checks, each of two switchable: a mistake is one switch turned off."""
+    request = json.loads(body)
+    if not isinstance(request, dict) or ("instances" in request) == ("inputs" in request):
+        raise ValueError("need a JSON object with exactly one of instances and inputs")
+    if request.get("signature_name", SIGNATURE) != SIGNATURE:
+        raise ValueError("unknown signature")
+    columnar = "inputs" in request
+    data = request["inputs"] if columnar else request["instances"]
+    if columnar and isinstance(data, dict):
+        if set(data) != {"features"}:
+            raise ValueError("inputs must name features only")
+        data = data["features"]
+    if not isinstance(data, list) or not data:
+        raise ValueError("no examples")
+    rows = []
+    for row in data:
+        if not columnar and isinstance(row, dict):
+            if ("features" not in row) if not one_key_instances else (set(row) != {"features"}):
+                raise ValueError("instances must name features")
+            row = row["features"]
+        if not isinstance(row, list) or len(row) != 4 or any(
+                isinstance(v, bool) or not isinstance(v, int | float) for v in row):
+            raise ValueError(f"bad example {row!r}")
+        if finite_only and not all(np.isfinite(row)):
+            raise ValueError("NaN or infinity")
+        rows.append(row)
+    return np.array(rows, dtype=np.float32), columnar
+
+
+@pitfall("handle_predict_request",
+         "Takes the NaN and Infinity that Python's json module reads as numbers: JSON has none, the model runs on "
+         "them, and a NaN probability makes the reply itself invalid JSON.")
+def json_nan_is_a_number(signature, body):
+    return _reply(signature, *_parse_leniently(body, finite_only=False))
+
+
+@pitfall("handle_predict_request",
+         "Checks only that an instance object has a 'features' key, so {\"features\": [...], \"x\": [...]} is "
+         "answered with x silently dropped, where the columnar object with an extra name is rejected.")
+def instance_object_with_extra_names(signature, body):
+    return _reply(signature, *_parse_leniently(body, one_key_instances=False))
+
+
 # ---- correct answers written differently: the tests must accept every one of them -----------
 
 @alternative("export_classifier",
@@ -311,8 +355,11 @@ def hand_built_lists(features, *, columnar=False):
              "Validates with a small schema walk, reads the output names from structured_outputs, and calls the "
              "signature through a keyword dict.")
 def schema_walk(signature, body):
+    def no_constants(name):
+        raise ValueError(f"{name} is not a JSON number")
+
     try:
-        request = json.loads(body)
+        request = json.loads(body, parse_constant=no_constants)  # NaN, Infinity, -Infinity
     except ValueError as exc:
         raise ValueError(f"bad JSON: {exc}") from exc
     if type(request) is not dict:

@@ -281,7 +281,8 @@ def test_request_leaves_features_alone(kata):
 @pytest.mark.parametrize("features", [
     np.array([1.0, 2.0, 3.0, 4.0]), np.ones((2, 2, 2)), np.ones((0, 4)), np.ones((2, 0)),
     np.array([[1.0, np.nan, 0.0, 0.0]]), np.array([[1.0, 0.0, np.inf, 0.0]]), np.array([[-np.inf, 0, 0, 0]]),
-], ids=["1-D", "3-D", "no-rows", "no-columns", "nan", "inf", "-inf"])
+    [[1.0, 2.0, 3.0, 4.0], [5.0, 6.0]],
+], ids=["1-D", "3-D", "no-rows", "no-columns", "nan", "inf", "-inf", "ragged-rows"])
 def test_bad_features_raise_value_error(kata, features):
     with pytest.raises(ValueError):
         kata.build_predict_request(features)
@@ -391,6 +392,11 @@ BAD_REQUESTS = {
     "null": '{"instances": [[null, 2, 3, 4]]}',
     "nested": '{"instances": [[[1], 2, 3, 4]]}',
     "wrong-signature": '{"signature_name": "predict", "instances": [[1, 2, 3, 4]]}',
+    "empty-bare-inputs": '{"inputs": []}',
+    "instance-extra-name": '{"instances": [{"features": [1, 2, 3, 4], "x": [1, 2, 3, 4]}]}',
+    # Python's json reads these, JSON has no such numbers, and a NaN probability would make the reply invalid.
+    "nan": '{"instances": [[NaN, 2, 3, 4]]}',
+    "infinity": '{"inputs": [[1, 2, -Infinity, 4]]}',
 }
 
 
