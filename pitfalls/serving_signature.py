@@ -96,6 +96,31 @@ def traced_from_a_sample_batch(model, export_dir):
 
 # ---- loading ----------------------------------------------------------------------------------
 
+class _NumpySoftmax(tf.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32, name="features")])
+    def serve(self, features):
+        logits = self.model(features)
+
+        def softmax(z):
+            e = np.exp(z - z.max(axis=1, keepdims=True))
+            return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+
+        probabilities = tf.ensure_shape(tf.numpy_function(softmax, [logits], tf.float32), [None, 3])
+        return {"probabilities": probabilities, "class_id": tf.argmax(logits, axis=-1)}
+
+
+@pitfall("export_classifier",
+         "Computes the softmax with tf.numpy_function: the SavedModel loads and runs in the saving process, but "
+         "another process (a server) has no such Python function and fails when it calls the signature.")
+def numpy_function_softmax(model, export_dir):
+    module = _NumpySoftmax(model)
+    tf.saved_model.save(module, str(export_dir), signatures={"serving_default": module.serve})
+
+
 @pitfall("load_serving_signature",
          "Takes the first signature in the SavedModel instead of serving_default by name.")
 def first_signature(export_dir):

@@ -569,6 +569,23 @@ def test_export_leaves_the_model_alone_and_does_not_depend_on_it(kata, tmp_path)
                          "the SavedModel, after the Python model changed")
 
 
+# Ops that call back into the Python process that saved the model: a SavedModel that holds one loads
+# in another process (a server) but fails there when called. Checked in the saved graph, as a fresh
+# process would be too slow for the test.
+PYTHON_CALLBACK_OPS = {"PyFunc", "PyFuncStateless", "EagerPyFunc"}
+
+
+def test_export_does_not_call_back_into_python(learners_export):
+    graph_def = exported_signature(learners_export).graph.as_graph_def()
+    ops = {node.op for node in graph_def.node}
+    ops.update(node.op for function in graph_def.library.function for node in function.node_def)
+    found = sorted(ops & PYTHON_CALLBACK_OPS)
+    assert not found, (
+        f"the exported signature runs {found}: tf.py_function / tf.numpy_function call back into this Python "
+        f"process, so the SavedModel fails when another process (a server) loads and calls it; write the "
+        f"computation with TensorFlow operations")
+
+
 # ---- the whole round trip -----------------------------------------------------------------------
 
 @pytest.mark.parametrize("columnar", [False, True], ids=["row", "columnar"])
