@@ -145,6 +145,16 @@ def adds_epsilon_in_place(params, x):
 
 # ---- correct answers written differently: the tests must accept every one of them -----------
 
+@pitfall("predict",
+         "Converts x with tf.convert_to_tensor(x, dtype=tf.float32): that casts a float64 numpy array but raises for "
+         "a float64 tf.Tensor, which the docstring allows (use tf.cast, or let Keras cast).")
+def convert_to_tensor_as_float32(model, x):
+    x = tf.convert_to_tensor(x, dtype=tf.float32)
+    if x.shape.rank != 2 or x.shape[0] == 0 or x.shape[1] != ref.NUM_FEATURES:
+        raise ValueError("x must be (n >= 1, features)")
+    return model(x, training=False).numpy()
+
+
 @alternative("predict", "Uses model.predict (inference mode by default), with verbose=0.")
 def keras_predict(model, x):
     _check(x)
@@ -154,7 +164,7 @@ def keras_predict(model, x):
 @alternative("predict", "Calls the model without a training argument: Keras 3 defaults to inference outside fit.")
 def default_call(model, x):
     _check(x)
-    return model(tf.convert_to_tensor(x, dtype=tf.float32)).numpy()
+    return model(tf.cast(x, tf.float32)).numpy()  # tf.cast: also a float64 tensor, which convert_to_tensor rejects
 
 
 @alternative("forward_numpy",

@@ -225,6 +225,9 @@ def test_predict_accepts_float64_and_tensors_and_leaves_x_alone(kata, model):
     assert np.array_equal(x, before) and x.dtype == before.dtype, "predict modified x"
     assert_logits(kata.predict(model, tf.constant(batch(3, seed=5))), expected_logits(batch(3, seed=5)),
                   "predict on a tf.Tensor")
+    # tf.convert_to_tensor(x, tf.float32) casts a float64 numpy array but raises for a float64 tensor.
+    x64 = tf.constant(batch(2, seed=13), dtype=tf.float64)
+    assert_logits(kata.predict(model, x64), expected_logits(batch(2, seed=13)), "predict on a float64 tf.Tensor")
 
 
 @pytest.mark.parametrize("shape", [(NUM_FEATURES,), (2, NUM_FEATURES - 1), (0, NUM_FEATURES), (2, 2, NUM_FEATURES)],
