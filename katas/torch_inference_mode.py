@@ -47,7 +47,9 @@ def predict(model: torch.nn.Module, batch: torch.Tensor):
       ``torch.is_inference_mode_enabled()`` are what they were (use context managers rather
       than switching global state);
     - the model's parameters and buffers (batch norm's running statistics and its
-      ``num_batches_tracked`` counter included) and `batch` are unchanged.
+      ``num_batches_tracked`` counter included) and `batch` are unchanged, and so is each
+      parameter's ``requires_grad`` flag (a layer the caller froze stays frozen, the others
+      stay trainable).
 
     If the model raises, let that exception propagate unchanged (the same exception object)
     once the flags are restored; predict raises nothing of its own.

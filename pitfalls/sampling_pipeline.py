@@ -209,3 +209,23 @@ def row_by_row(logits, generator, *, temperature=1.0, top_k=0, top_p=1.0):
     draws = [int(torch.multinomial(row, 1, generator=generator)) for row in flat]
     return torch.tensor(draws, dtype=torch.long).reshape(logits.shape[:-1])
 
+
+
+@pitfall("top_p_filter",
+         "Compares the mass above each token with top_p in the logits' dtype and never forces the top token in: a "
+         "top_p that rounds to 0 in float32 (1e-300) removes every token, the most probable one included.")
+def top_token_not_forced(logits, top_p):
+    if _check_top_p(top_p) == 1.0:
+        return logits.clone()
+    probs, order = logits.softmax(dim=-1).sort(dim=-1, descending=True)
+    keep_sorted = probs.cumsum(dim=-1) - probs < top_p
+    return logits.masked_fill(~_unsort(keep_sorted, order), NEG_INF)
+
+
+@pitfall("warp_logits",
+         "Validates with isinstance(temperature, float), so a whole-number temperature such as 2 (a finite number "
+         "> 0, as the docstring asks) raises ValueError.")
+def rejects_whole_number_temperature(logits, *, temperature=1.0, top_k=0, top_p=1.0):
+    if not isinstance(temperature, float):
+        raise ValueError(f"temperature must be a float, got {temperature!r}")
+    return ref.warp_logits(logits, temperature=temperature, top_k=top_k, top_p=top_p)

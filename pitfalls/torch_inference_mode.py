@@ -191,3 +191,32 @@ def exit_stack(model, batch):
         model.apply(lambda m: setattr(m, "training", False))
         stack.enter_context(torch.inference_mode())
         return functools.partial(model, batch)()
+
+
+@pitfall("predict", "Also freezes the model (requires_grad_(False) on every parameter) and unfreezes it all "
+                    "afterwards: a layer the caller had frozen comes back trainable.")
+def unfreezes_every_parameter(model, batch):
+    saved = [(m, m.training) for m in model.modules()]
+    model.eval()
+    model.requires_grad_(False)
+    try:
+        with torch.inference_mode():
+            return model(batch)
+    finally:
+        model.requires_grad_(True)
+        for m, flag in saved:
+            m.training = flag
+
+
+@pitfall("predict", "Freezes every parameter with requires_grad_(False) for inference and never unfreezes them: "
+                    "the caller's training stops updating the model.")
+def leaves_parameters_frozen(model, batch):
+    saved = [(m, m.training) for m in model.modules()]
+    model.eval()
+    model.requires_grad_(False)
+    try:
+        with torch.inference_mode():
+            return model(batch)
+    finally:
+        for m, flag in saved:
+            m.training = flag

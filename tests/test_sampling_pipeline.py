@@ -129,6 +129,16 @@ def test_invalid_settings_raise_value_error(kata, settings_):
         kata.sample_next_token(logits, torch.Generator().manual_seed(0), **settings_)
 
 
+def test_whole_numbers_are_valid_settings(kata):
+    # The docstring asks for numbers, not floats: temperature=2 and top_p=1 are as valid as 2.0 and 1.0.
+    logits = torch.tensor([[2.0, 1.0, 3.0, 0.0]])
+    out = kata.warp_logits(logits, temperature=2, top_k=2, top_p=1)
+    assert_warp(out, torch.tensor([[1.0, NEG_INF, 1.5, NEG_INF]]),
+                "warp_logits(temperature=2, top_k=2, top_p=1): whole numbers are valid settings")
+    draws = kata.sample_next_token(logits, torch.Generator().manual_seed(0), temperature=2, top_k=1, top_p=1)
+    assert draws.tolist() == [2], f"temperature=2, top_k=1, top_p=1 must draw the argmax [2], got {draws.tolist()}"
+
+
 # ---- top_p_filter: the boundary, with exact values ----------------------------------------------
 
 @pytest.mark.parametrize("top_p, keep", [
@@ -137,7 +147,8 @@ def test_invalid_settings_raise_value_error(kata, settings_):
     (0.5, [True, False, False, False, False]),
     (0.875, [True, True, True, False, False]),
     (1e-9, [True, False, False, False, False]),
-], ids=["exactly-0.75", "just-above-0.75", "exactly-0.5", "exactly-0.875", "tiny"])
+    (1e-300, [True, False, False, False, False]),
+], ids=["exactly-0.75", "just-above-0.75", "exactly-0.5", "exactly-0.875", "tiny", "zero-in-float32"])
 def test_top_p_filter_exact_boundaries(kata, top_p, keep):
     logits = exact_logits((2, 0, 4, 1, 3))
     expected = logits.masked_fill(~torch.tensor([keep[i] for i in (2, 0, 4, 1, 3)]), NEG_INF)

@@ -339,6 +339,22 @@ def test_parameters_and_batch_norm_statistics_are_unchanged(kata):
     assert_state_unchanged(net, before)
 
 
+def test_requires_grad_flags_are_unchanged(kata):
+    net = make_net(depth=2)
+    net.train()
+    net.body[0].requires_grad_(False)  # a frozen first block while the rest fine-tunes
+    before = [p.requires_grad for p in net.parameters()]
+    kata.predict(net, make_batch(4))
+    assert [p.requires_grad for p in net.parameters()] == before, (
+        f"predict changed the parameters' requires_grad flags (froze the model and did not put each flag back?)\n"
+        f"  before: {before}\n  after:  {[p.requires_grad for p in net.parameters()]}")
+    net.fail = True
+    with pytest.raises(ModelFailure):
+        kata.predict(net, make_batch(4))
+    assert [p.requires_grad for p in net.parameters()] == before, (
+        "the model raised and the parameters' requires_grad flags were not put back")
+
+
 def test_the_batch_is_not_modified(kata):
     net = make_net()
     batch = make_batch(5)
