@@ -397,3 +397,28 @@ def closures(run_batch, *, max_batch_size, max_wait_ms, clock):
         return count
 
     return _Namespace(submit=submit, poll=lambda: send_due(clock()), flush=flush, pending=lambda: len(requests))
+
+
+@pitfall("make_batcher", "Reads the clock as whole milliseconds (int(clock())), so a request that arrived at "
+                         "0.75 ms looks due at 1.0 ms under a 0.5 ms wait, and fractional waits are misjudged.")
+def whole_milliseconds(run_batch, *, max_batch_size, max_wait_ms, clock):
+    return ref.make_batcher(run_batch, max_batch_size=max_batch_size, max_wait_ms=max_wait_ms,
+                            clock=lambda: int(clock()))
+
+
+class _ListResultsOnly(ref._Batcher):
+    def __init__(self, run_batch, *args):
+        def list_only(requests):
+            results = run_batch(requests)
+            if not isinstance(results, list):
+                raise ValueError(f"run_batch must return a list, got {type(results).__name__}")
+            return results
+
+        super().__init__(list_only, *args)
+
+
+@pitfall("make_batcher", "Accepts only a list from run_batch and fails every request of a batch whose results "
+                         "come back as a tuple, which the contract allows.")
+def tuple_results_fail(run_batch, *, max_batch_size, max_wait_ms, clock):
+    _validated(max_batch_size, max_wait_ms)
+    return _ListResultsOnly(run_batch, max_batch_size, max_wait_ms, clock)

@@ -127,3 +127,8 @@ def letters_as_list():
 @alternative("q13_one_trace_argument", "The name with a different case and a hyphen.")
 def name_with_hyphen():
     return "Input-Signature"
+
+
+@alternative("q13_one_trace_argument", "The argument's name, written inside the call it belongs to.")
+def argument_in_its_call():
+    return "tf.function(input_signature=...)"

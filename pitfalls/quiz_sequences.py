@@ -122,3 +122,13 @@ def mean_as_float():
 @alternative("q05_tiny_top_p", "The argmax spelling, written as two words.")
 def arg_max_two_words():
     return "Arg max"
+
+
+@alternative("q05_tiny_top_p", "Top-1 sampling: the same method, named as top-k with k = 1.")
+def top_1_sampling():
+    return "top-1 sampling"
+
+
+@alternative("q05_tiny_top_p", "The greedy algorithm, named by its strategy rather than by decoding.")
+def greedy_algorithm():
+    return "Greedy algorithm"

@@ -274,8 +274,11 @@ def _problems(name, value, field):
             found.append(("dtype", f"{name}: {target} needs whole numbers"))
     if np.issubdtype(target, np.integer) and array.size:
         info = np.iinfo(target)
-        exact = array.astype(object) if np.issubdtype(array.dtype, np.integer) else as_float  # Python ints
-        if float(exact.min()) < info.min or float(exact.max()) > info.max:  # Python float vs int: exact
+        if np.issubdtype(array.dtype, np.integer):  # Python ints: float(2**63 - 1) would round up to 2.0**63
+            low, high = int(array.min()), int(array.max())
+        else:
+            low, high = float(as_float.min()), float(as_float.max())
+        if low < info.min or high > info.max:  # Python int or float vs int: exact
             found.append(("range", f"{name}: {target} holds {info.min}..{info.max}"))
     elif target == np.float32 and array.size and np.abs(as_float).max() > np.finfo(np.float32).max:
         found.append(("range", f"{name}: too large for float32"))
@@ -421,3 +424,46 @@ def plain_python_scalars(request, spec):
         holder[:] = leaves
         out[name] = holder.astype(field.dtype).reshape(shape)
     return out
+
+
+def _field(field, **changes):
+    attributes = {"dtype": field.dtype, "shape": field.shape, "min": field.min, "max": field.max, **changes}
+    return type("Field", (), attributes)()
+
+
+@pitfall("validate_request", "Takes integers for a float field only when they are signed (dtype kind 'i'), so the "
+                             "commonest image request of all, a uint8 array of 0..255 pixels, is rejected.")
+def unsigned_integers_rejected_for_floats(request, spec):
+    def convert(name, value, field):
+        if np.dtype(field.dtype).kind == "f" and isinstance(value, np.ndarray) and value.dtype.kind == "u":
+            raise RequestError(name, "dtype", f"field {name!r}: expected {field.dtype} values, got {value.dtype}")
+        return ref._convert(name, value, field)
+
+    return _with_batches(request, spec, convert)
+
+
+@pitfall("validate_request", "Tests float32's limit by casting and looking for inf: a value just above "
+                             "finfo(float32).max rounds down to that maximum instead of overflowing, and passes.")
+def float32_limit_by_casting(request, spec):
+    def convert(name, value, field):
+        if field.dtype != "float32":
+            return ref._convert(name, value, field)
+        array = ref._convert(name, value, _field(field, dtype="float64"))
+        if np.isinf(array.astype(np.float32)).any():
+            raise RequestError(name, "range", f"field {name!r}: a value is too large for float32")
+        return array.astype(np.float32)
+
+    return _with_batches(request, spec, convert)
+
+
+@pitfall("validate_request", "Checks the bounds on the converted float32 values, not the values as given: 1 + 2**-30 "
+                             "for a field with max=1.0 has already rounded to 1.0 and passes.")
+def bounds_checked_after_conversion(request, spec):
+    def convert(name, value, field):
+        array = ref._convert(name, value, _field(field, min=None, max=None))
+        if (field.min is not None and (array < field.min).any()) or (field.max is not None
+                                                                       and (array > field.max).any()):
+            raise RequestError(name, "range", f"field {name!r}: out of bounds")
+        return array
+
+    return _with_batches(request, spec, convert)

@@ -266,6 +266,13 @@ def q13_one_trace_argument() -> str:
     return "input_signature"
 
 
+# ---- answers that are equally right, besides the one each function returns --------------------
+
+ALSO_ACCEPTED = {
+    # The argument's name, written as part of the call it belongs to.
+    "q13_one_trace_argument": ("tf function input signature",),
+}
+
 # ---- the answer key's explanations (the tests hold them encrypted) ---------------------------
 
 EXPLANATIONS = {

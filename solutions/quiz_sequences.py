@@ -236,7 +236,9 @@ ALSO_ACCEPTED = {
     "q05_tiny_top_p": ("greedy", "greedy search", "greedy sampling", "greedy decode", "greedy selection",
                        "greedy decoder", "greedy generation", "greedy argmax", "greedy argmax decoding",
                        "argmax decoding", "argmax sampling", "argmax", "arg max", "arg max decoding",
-                       "argmax decode"),
+                       "argmax decode", "greedy method", "greedy algorithm", "greedy strategy", "greedy approach",
+                       "greedy inference", "greedy search decoding", "greedy decoding method",
+                       "greedy decoding strategy", "top 1 sampling", "top 1 decoding", "top 1"),
 }
 
 # ---- the answer key's explanations (the tests hold them encrypted) ---------------------------

@@ -37,6 +37,9 @@ class Spec:
     max: float | None = None
 
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+ABOVE_FLOAT32_MAX = float(np.nextafter(FLOAT32_MAX, np.inf))  # a float64 that float32 rounds down to its maximum
+
 IMAGE = {
     "pixels": Spec("float32", (None, 2, 3), 0.0, 1.0),
     "label": Spec("int64", (None,), 0, 9),
@@ -105,6 +108,14 @@ def test_a_valid_request_is_converted_to_the_spec_dtypes(kata):
     })
 
 
+def test_unsigned_integers_for_a_float_field_are_converted(kata):
+    # The commonest image request of all: uint8 pixels (dtype kind "u", not "i") for a float model input.
+    pixels = np.array([[0, 128, 255]], dtype=np.uint8)
+    spec = {"pixels": Spec("float32", (None, 3)), "ids": Spec("int64", (None,))}
+    expect_valid(kata, {"pixels": pixels, "ids": np.array([7], dtype=np.uint16)}, spec,
+                 {"pixels": pixels.astype(np.float32), "ids": np.array([7])})
+
+
 def test_numpy_values_of_other_dtypes_are_converted(kata):
     request = {
         "pixels": np.array([[[0, 1, 0], [1, 1, 0]]], dtype=np.int64),  # integers for a float field
@@ -126,7 +137,8 @@ def test_values_on_the_bounds_are_accepted(kata):
 @pytest.mark.parametrize("dtype, values", [
     ("uint8", [0, 255]), ("int32", [-2**31, 2**31 - 1]), ("int64", [-2**62, 2**62]),
     ("float32", [-1e38, 1e38]), ("float64", [-1e300, 1e300]),
-], ids=["uint8", "int32", "int64", "float32", "float64"])
+    ("int64", [-2**63, 2**63 - 1]), ("float32", [-FLOAT32_MAX, FLOAT32_MAX]),
+], ids=["uint8", "int32", "int64", "float32", "float64", "int64-limits", "float32-limits"])
 def test_the_whole_range_of_each_dtype_is_accepted(kata, dtype, values):
     expect_valid(kata, {"x": values}, {"x": Spec(dtype, (None,))}, {"x": np.array(values, dtype=dtype)})
 
@@ -206,11 +218,13 @@ def test_each_problem_is_reported_with_its_field(kata, case):
 @pytest.mark.parametrize("dtype, value", [
     ("uint8", 256), ("uint8", 300), ("uint8", -1), ("int32", 2**31), ("int32", -2**31 - 1),
     ("int64", 1e20), ("int64", 2.0**63), ("int64", np.float64(2.0**63)), ("float32", 1e39), ("float32", -1e39),
+    ("float32", ABOVE_FLOAT32_MAX), ("float32", -ABOVE_FLOAT32_MAX),
 ], ids=["uint8-256", "uint8-300", "uint8-neg", "int32-high", "int32-low", "int64-1e20", "int64-2**63",
-        "int64-np-2**63", "float32-high", "float32-low"])
+        "int64-np-2**63", "float32-high", "float32-low", "float32-just-above-max", "float32-just-below-min"])
 def test_values_the_dtype_cannot_hold_are_out_of_range(kata, dtype, value):
     # No bounds in the spec: the dtype's own limits apply. Casting first would wrap 300 to 44, and 2.0**63 to
     # -2**63; numpy compares a float64 array with int64's maximum 2**63 - 1 by first rounding that to 2.0**63.
+    # The float64 just above float32's maximum casts to that maximum, not to inf: a cast-and-isinf check misses it.
     expect_error(kata, {"x": [1, value]}, {"x": Spec(dtype, (None,))}, {("x", "range"): []})
 
 
@@ -218,9 +232,13 @@ def test_a_float_array_just_above_the_int64_limit_is_out_of_range(kata):
     expect_error(kata, {"x": np.array([1.0, 2.0**63])}, {"x": Spec("int64", (None,))}, {("x", "range"): []})
 
 
-@pytest.mark.parametrize("bounds, value", [((None, 9), 10), ((0, None), -1), ((None, 1.0), 1.5), ((-1.0, None), -2.0)],
-                         ids=["int-max-only", "int-min-only", "float-max-only", "float-min-only"])
+@pytest.mark.parametrize("bounds, value", [((None, 9), 10), ((0, None), -1), ((None, 1.0), 1.5), ((-1.0, None), -2.0),
+                                            ((None, 1.0), 1 + 2**-30), ((0.0, None), -1e-60)],
+                         ids=["int-max-only", "int-min-only", "float-max-only", "float-min-only",
+                              "float-max-by-a-hair", "float-min-by-a-hair"])
 def test_a_single_bound_is_enforced_on_its_own(kata, bounds, value):
+    # The float field is float32: 1 + 2**-30 and -1e-60 round to 1.0 and -0.0 there, inside the bounds, so the
+    # bounds must be checked on the values as given.
     dtype = "int64" if isinstance(value, int) else "float32"
     spec = {"x": Spec(dtype, (None,), *bounds)}
     expect_error(kata, {"x": [0, value]}, spec, {("x", "range"): []})
@@ -328,8 +346,12 @@ def test_generated_valid_requests_match_the_reference(differential, case):
         assert out[name].dtype == np.dtype(field.dtype) and out[name].shape == shapes[name]
 
 
-MUTATIONS = ("missing", "unexpected", "axis size", "extra axis", "batch", "strings", "booleans or numbers",
-             "fraction", "nan", "inf", "too big", "too small")
+# The value and batch mutations come twice: they are the ones most often filtered out (bool
+# fields, fields without a bound, a single field), and the wrong answers they catch (casting
+# before the range check, a bound checked only when both are set, NaN slipping past, batches
+# never compared) need them.
+MUTATIONS = ("too big", "too small", "nan", "fraction", "batch", "missing", "unexpected", "axis size", "extra axis",
+             "batch", "strings", "booleans or numbers", "fraction", "nan", "inf", "too big", "too small")
 
 
 @st.composite
@@ -392,15 +414,20 @@ def invalid_cases(draw):
             # int64 and float64 fields have no limit a request can cross without leaving int64 / float64.
             limits = {"uint8": (0, 255), "int32": INT_LIMITS["int32"], "float32": (-1e39, 1e39)}.get(
                 field.dtype, (None, None))
+            # Cross the field's own bound, or (half the time, and always without a bound) the dtype's limit:
+            # a value past the dtype's limit wraps around when cast, whatever bounds the field has.
+            past_the_limit = draw(st.booleans(), label="past the dtype's limit")
             if mutation == "too big":
-                bound = field.max if field.max is not None else limits[1]
+                own = field.max if not (past_the_limit and limits[1] is not None) else None
+                bound = own if own is not None else limits[1]
                 assume(bound is not None)
-                broken[where] = bound + (1 if field.dtype in INT_LIMITS else 0.5) if field.max is not None \
+                broken[where] = bound + (1 if field.dtype in INT_LIMITS else 0.5) if own is not None \
                     else (bound + 1 if field.dtype in INT_LIMITS else bound)
             else:
-                bound = field.min if field.min is not None else limits[0]
+                own = field.min if not (past_the_limit and limits[0] is not None) else None
+                bound = own if own is not None else limits[0]
                 assume(bound is not None)
-                broken[where] = bound - (1 if field.dtype in INT_LIMITS else 0.5) if field.min is not None \
+                broken[where] = bound - (1 if field.dtype in INT_LIMITS else 0.5) if own is not None \
                     else (bound - 1 if field.dtype in INT_LIMITS else bound)
             request[name] = broken.tolist()
             allowed[(name, "range")] = []
