@@ -141,6 +141,14 @@ def epsilon_added_to_the_std(stats, numeric, categories):
     return {**out, "numeric": ((filled - mean) / (np.sqrt(variance) + 1e-7)).astype(np.float32)}
 
 
+@pitfall("preprocess", "Treats a blank string (' ') as missing, id 0, like ''; only the empty string is missing, "
+                       "a blank one is just not in the vocabulary (id 1).")
+def blank_strings_are_missing(stats, numeric, categories):
+    out = ref.preprocess(stats, numeric, categories)
+    blank = np.array([str(c) != "" and not str(c).strip() for c in categories], dtype=bool)
+    return {**out, "category": np.where(blank, 0, out["category"]).astype(np.int64)}
+
+
 @pitfall("preprocess", "Flattens the strings (np.ravel) instead of rejecting a 2-D categories argument.")
 def flattens_the_strings(stats, numeric, categories):
     return ref.preprocess(stats, numeric, np.asarray(categories, dtype=object).ravel())

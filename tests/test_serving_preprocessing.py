@@ -127,7 +127,7 @@ def test_missing_values_are_left_out_of_the_statistics(kata):
 @pytest.mark.parametrize("categories, vocabulary", [
     (["b", "a", "c", "a", "b"], ["b", "a", "c"]),
     (["x", "y", "z"], ["z", "y", "x"]),
-    (["a", "A", " a", "a", "é", "日本", "é"], ["é", "a", "日本", "A", " a"]),
+    (["a", "A", " a", "a", "é", "日本", "é", " "], ["é", "a", "日本", "A", " a", " "]),
     (["dog", "", "", "cat", "", "dog", "cat", "cat"], ["cat", "dog"]),
 ], ids=["count-then-descending", "all-ties", "unicode-and-near-duplicates", "missing-is-not-a-word"])
 def test_vocabulary_order(kata, categories, vocabulary):
@@ -138,10 +138,11 @@ def test_vocabulary_order(kata, categories, vocabulary):
 
 def test_ids_for_missing_unseen_and_known_strings(kata):
     stats = {"mean": np.array([0.0]), "variance": np.array([1.0]), "vocabulary": ["b", "a", "日本"]}
-    categories = ["", "a", "b", "日本", "A", " a", "zebra", "[UNK]", "", "a"]
-    out = kata.preprocess(stats, np.zeros((len(categories), 1)), categories)
-    check(output_problem(out, {"numeric": np.zeros((len(categories), 1), np.float32),
-                               "category": [0, 3, 2, 4, 1, 1, 1, 1, 0, 3]}))
+    categories = ["", "a", "b", "日本", "A", " a", "zebra", "[UNK]", "", "a", " "]  # " " is a string, not missing
+    expected = {"numeric": np.zeros((len(categories), 1), np.float32), "category": [0, 3, 2, 4, 1, 1, 1, 1, 0, 3, 1]}
+    check(output_problem(kata.preprocess(stats, np.zeros((len(categories), 1)), categories), expected))
+    check(output_problem(serve(kata.export_preprocessing(stats), np.zeros((len(categories), 1)), categories),
+                         expected, "module.serve"))
 
 
 def test_missing_numbers_become_exactly_zero(kata):
