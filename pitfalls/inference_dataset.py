@@ -88,6 +88,15 @@ def maps_out_of_order(features, batch_size):
 
 
 @pitfall("dataset_from_array",
+         "Checks only that batch_size is a whole number >= 1, so a float such as 2.0 is accepted (and cast) "
+         "instead of raising ValueError.")
+def accepts_a_whole_float_batch_size(features, batch_size):
+    if isinstance(batch_size, float) and batch_size.is_integer() and batch_size >= 1:
+        batch_size = int(batch_size)
+    return ref.dataset_from_array(features, batch_size)
+
+
+@pitfall("dataset_from_array",
          "Ends with .repeat(), copied from a training pipeline: the dataset never ends.")
 def repeats_forever(features, batch_size):
     features, batch_size = _checked_array(features, batch_size)

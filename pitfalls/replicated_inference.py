@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from katakit.pitfalls import alternative, pitfall
+from katakit.pitfalls import alternative, pitfall, reference_solution
+
+ref = reference_solution(__file__)
 
 
 def _rows(inputs, per_replica_batch_size):
@@ -124,6 +126,15 @@ def reduces_instead_of_gathering(model, inputs, strategy, per_replica_batch_size
     for batch in strategy.experimental_distribute_dataset(dataset):
         outputs.append(strategy.reduce(tf.distribute.ReduceOp.SUM, strategy.run(model, args=(batch,)), axis=None))
     return tf.concat(outputs, axis=0)
+
+
+@pitfall("replicated_predict",
+         "Checks only that per_replica_batch_size is a whole number >= 1, so a float such as 2.0 is accepted (and "
+         "cast) instead of raising ValueError.")
+def accepts_a_whole_float_batch_size(model, inputs, strategy, per_replica_batch_size):
+    if isinstance(per_replica_batch_size, float) and per_replica_batch_size.is_integer():
+        per_replica_batch_size = int(per_replica_batch_size)
+    return ref.replicated_predict(model, inputs, strategy, per_replica_batch_size)
 
 
 # ---- correct answers written differently: the tests must accept every one of them -----------

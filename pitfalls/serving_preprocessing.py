@@ -101,6 +101,14 @@ def normalises_the_strings(numeric, categories):
     return ref.fit_preprocessing(numeric, cleaned) if any(cleaned) else ref.fit_preprocessing(numeric, categories)
 
 
+@pitfall("fit_preprocessing", "Computes the variance as E[x^2] - E[x]^2: for a constant column of inexact values "
+                              "(0.1) it comes out slightly negative, and its square root is NaN.")
+def variance_from_the_mean_of_squares(numeric, categories):
+    table, _ = _fit_checks(numeric, categories)
+    stats = ref.fit_preprocessing(numeric, categories)
+    return {**stats, "variance": np.nanmean(table ** 2, axis=0) - np.nanmean(table, axis=0) ** 2}
+
+
 # ---- preprocess -------------------------------------------------------------------------------
 
 def _numpy_parts(stats, numeric, categories):
@@ -123,6 +131,27 @@ def epsilon_under_the_square_root(stats, numeric, categories):
     out, table, mean, variance = _numpy_parts(stats, numeric, categories)
     filled = np.where(np.isnan(table), mean, table)
     return {**out, "numeric": ((filled - mean) / np.sqrt(variance + 1e-7)).astype(np.float32)}
+
+
+@pitfall("preprocess", "Adds the epsilon to the standard deviation, std + 1e-7, instead of taking "
+                       "max(std, 1e-7): the same for a constant column, not for a std near 1e-7.")
+def epsilon_added_to_the_std(stats, numeric, categories):
+    out, table, mean, variance = _numpy_parts(stats, numeric, categories)
+    filled = np.where(np.isnan(table), mean, table)
+    return {**out, "numeric": ((filled - mean) / (np.sqrt(variance) + 1e-7)).astype(np.float32)}
+
+
+@pitfall("preprocess", "Treats a blank string (' ') as missing, id 0, like ''; only the empty string is missing, "
+                       "a blank one is just not in the vocabulary (id 1).")
+def blank_strings_are_missing(stats, numeric, categories):
+    out = ref.preprocess(stats, numeric, categories)
+    blank = np.array([str(c) != "" and not str(c).strip() for c in categories], dtype=bool)
+    return {**out, "category": np.where(blank, 0, out["category"]).astype(np.int64)}
+
+
+@pitfall("preprocess", "Flattens the strings (np.ravel) instead of rejecting a 2-D categories argument.")
+def flattens_the_strings(stats, numeric, categories):
+    return ref.preprocess(stats, numeric, np.asarray(categories, dtype=object).ravel())
 
 
 @pitfall("preprocess", "Divides by the variance instead of the standard deviation.")

@@ -98,6 +98,21 @@ def calibrates_on_one_row(model, representative_data):
     return _full_integer(model, lambda: iter([[rows[:1]]]))
 
 
+@pitfall("convert_full_integer",
+         "Calibrates on the first 50 rows only, to save time: the extremes among rows 50 to 99 are clipped.")
+def calibrates_on_the_first_50_rows(model, representative_data):
+    rows = _checked(representative_data).astype(np.float32)[:50]
+    return _full_integer(model, lambda: ([row[None, :]] for row in rows))
+
+
+@pitfall("convert_full_integer",
+         "Calibrates on the last 100 rows (rows[-100:]) instead of the first: other rows than those stated, "
+         "so the input range misses the extremes of the first 100.")
+def calibrates_on_the_last_100_rows(model, representative_data):
+    rows = _checked(representative_data).astype(np.float32)[-100:]
+    return _full_integer(model, lambda: ([row[None, :]] for row in rows))
+
+
 # ---- running ----------------------------------------------------------------------------------
 
 def _interpreter(model_content, x):
@@ -223,6 +238,13 @@ def calibrates_from_tf_data(model, representative_data):
     rows = _checked(representative_data)
     dataset = tf.data.Dataset.from_tensor_slices(rows.astype(np.float32)).take(100).batch(1)
     return _full_integer(model, lambda: ([batch] for batch in dataset))
+
+
+@alternative("convert_full_integer",
+             "Calibrates on the first 100 rows only (the docstring allows it), 32 rows per item instead of one.")
+def calibrates_on_the_first_100_rows_in_batches(model, representative_data):
+    rows = _checked(representative_data).astype(np.float32)[:100]
+    return _full_integer(model, lambda: ([rows[i:i + 32]] for i in range(0, len(rows), 32)))
 
 
 @alternative("run_tflite",

@@ -382,7 +382,7 @@ def test_generator_dataset_matches_the_oracle(kata, features, batch_size):
 
 # ---- invalid arguments ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("batch_size", [0, -2, 2.5, None], ids=["0", "-2", "2.5", "None"])
+@pytest.mark.parametrize("batch_size", [0, -2, 2.5, 2.0, None], ids=["0", "-2", "2.5", "2.0", "None"])
 def test_bad_batch_size_raises_value_error(kata, batch_size):
     with pytest.raises(ValueError):
         kata.dataset_from_array(np.ones((4, 2)), batch_size)

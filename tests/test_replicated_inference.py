@@ -339,7 +339,7 @@ def test_inputs_that_are_not_rows_raise_value_error(kata, best_strategy, shape):
         kata.replicated_predict(lambda x: x, np.zeros(shape, np.float32), best_strategy, 2)
 
 
-@pytest.mark.parametrize("size", [0, -1, 1.5], ids=["0", "-1", "1.5"])
+@pytest.mark.parametrize("size", [0, -1, 1.5, 2.0], ids=["0", "-1", "1.5", "2.0"])
 def test_bad_per_replica_batch_size_raises_value_error(kata, best_strategy, size):
     with pytest.raises(ValueError):
         kata.replicated_predict(lambda x: x, np.ones((4, 2), np.float32), best_strategy, size)

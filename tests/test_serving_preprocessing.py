@@ -127,7 +127,7 @@ def test_missing_values_are_left_out_of_the_statistics(kata):
 @pytest.mark.parametrize("categories, vocabulary", [
     (["b", "a", "c", "a", "b"], ["b", "a", "c"]),
     (["x", "y", "z"], ["z", "y", "x"]),
-    (["a", "A", " a", "a", "é", "日本", "é"], ["é", "a", "日本", "A", " a"]),
+    (["a", "A", " a", "a", "é", "日本", "é", " "], ["é", "a", "日本", "A", " a", " "]),
     (["dog", "", "", "cat", "", "dog", "cat", "cat"], ["cat", "dog"]),
 ], ids=["count-then-descending", "all-ties", "unicode-and-near-duplicates", "missing-is-not-a-word"])
 def test_vocabulary_order(kata, categories, vocabulary):
@@ -138,10 +138,11 @@ def test_vocabulary_order(kata, categories, vocabulary):
 
 def test_ids_for_missing_unseen_and_known_strings(kata):
     stats = {"mean": np.array([0.0]), "variance": np.array([1.0]), "vocabulary": ["b", "a", "日本"]}
-    categories = ["", "a", "b", "日本", "A", " a", "zebra", "[UNK]", "", "a"]
-    out = kata.preprocess(stats, np.zeros((len(categories), 1)), categories)
-    check(output_problem(out, {"numeric": np.zeros((len(categories), 1), np.float32),
-                               "category": [0, 3, 2, 4, 1, 1, 1, 1, 0, 3]}))
+    categories = ["", "a", "b", "日本", "A", " a", "zebra", "[UNK]", "", "a", " "]  # " " is a string, not missing
+    expected = {"numeric": np.zeros((len(categories), 1), np.float32), "category": [0, 3, 2, 4, 1, 1, 1, 1, 0, 3, 1]}
+    check(output_problem(kata.preprocess(stats, np.zeros((len(categories), 1)), categories), expected))
+    check(output_problem(serve(kata.export_preprocessing(stats), np.zeros((len(categories), 1)), categories),
+                         expected, "module.serve"))
 
 
 def test_missing_numbers_become_exactly_zero(kata):
@@ -158,6 +159,24 @@ def test_a_constant_training_column_divides_by_the_epsilon(kata):
     out = kata.preprocess(stats, [[3.0, 2.0], [4.0, 2.0], [2.5, NAN]], ["a", "c", ""])
     check(output_problem(out, {"numeric": np.array([[0.0, 0.0], [1e7, 0.0], [-5e6, 0.0]], np.float32),
                                "category": [2, 1, 0]}))
+
+
+def test_a_nearly_constant_column_is_floored_not_shifted(kata):
+    """A standard deviation below 1e-7 is replaced by 1e-7 (a max), not increased by it (std + 1e-7)."""
+    stats = {"mean": np.array([0.0]), "variance": np.array([2.5e-15]), "vocabulary": ["b", "a"]}  # std 5e-8
+    numeric, categories = np.array([[1e-7], [-3e-7]]), ["a", "b"]
+    expected = {"numeric": np.array([[1.0], [-3.0]], np.float32), "category": [3, 2]}
+    check(output_problem(kata.preprocess(stats, numeric, categories), expected))
+    check(output_problem(serve(kata.export_preprocessing(stats), numeric, categories), expected, "module.serve"))
+
+
+def test_a_constant_column_of_inexact_values(kata):
+    """0.1 is not exact in binary: E[x^2] - E[x]^2 comes out slightly negative here, and its sqrt is NaN."""
+    stats = kata.fit_preprocessing([[0.1, 1.0], [0.1, 2.0], [0.1, 3.0]], ["a", "b", "a"])
+    check(stats_problem(stats, {"mean": [0.1, 2.0], "variance": [0.0, 2 / 3], "vocabulary": ["a", "b"]}))
+    assert np.all(stats["variance"] >= 0), f"a variance is never negative, got {stats['variance']!r}"
+    out = kata.preprocess(stats, [[0.1, 2.0], [NAN, NAN]], ["a", ""])
+    check(output_problem(out, {"numeric": np.zeros((2, 2), np.float32), "category": [2, 0]}))
 
 
 def test_each_row_is_transformed_on_its_own(kata):
@@ -237,6 +256,7 @@ PREPROCESS_INVALID = {
     "too many columns": ([[1.0, 2.0, 3.0]], ["a"]),
     "too few columns": ([[1.0]], ["a"]),
     "more strings than rows": ([[1.0, 2.0]], ["a", "b"]),
+    "2-D categories": ([[1.0, 2.0]], [["a"]]),
     "infinite value": ([[1.0, -float("inf")]], ["a"]),
 }
 

@@ -170,6 +170,28 @@ def assert_io_types(flat, dtype, what):
         + (" (set inference_input_type and inference_output_type to tf.int8)" if dtype == np.int8 else ""))
 
 
+def assert_calibrated_on(flat, data, what):
+    """The int8 input's range (its scale and zero point) is that of the first 100 rows, or of more of them.
+
+    The calibrator takes the input's range from the minimum and maximum of the rows it ran, widened to
+    include 0, and moves the ends by less than one step when it rounds the zero point. So the range must
+    reach the extremes of the first 100 rows and stay within those of all rows, one step either way.
+    """
+    __tracebackhide__ = True
+    _, inp, _ = interpreter_details(flat)
+    scale, zero_point = (float(v) for v in inp["quantization"])
+    low, high = (-128 - zero_point) * scale, (127 - zero_point) * scale
+    first, every = np.asarray(data[:100], np.float64), np.asarray(data, np.float64)
+    need = (min(0.0, first.min()), max(0.0, first.max()))
+    allowed = (min(0.0, every.min()), max(0.0, every.max()))
+    assert low <= need[0] + scale and high >= need[1] - scale and low >= allowed[0] - scale \
+        and high <= allowed[1] + scale, (
+        f"{what}: the int8 input covers [{low:.3f}, {high:.3f}] (scale {scale:.4g}, zero point {zero_point:g}); "
+        f"calibrated on the first 100 rows of representative_data it would cover about [{need[0]:.3f}, "
+        f"{need[1]:.3f}], and on all {len(every)} rows at most [{allowed[0]:.3f}, {allowed[1]:.3f}]. Calibrate "
+        f"on the rows of representative_data (all of them, or at least the first 100), nothing else")
+
+
 def tensor_dtypes(flat) -> set[str]:
     interpreter, _, _ = interpreter_details(flat)
     return {np.dtype(d["dtype"]).name for d in interpreter.get_tensor_details()}
@@ -354,10 +376,11 @@ def test_dynamic_range_accuracy(learners, problem):
                    what="dynamic range")
 
 
-def test_full_integer_has_int8_input_and_output(learners):
+def test_full_integer_has_int8_input_and_output(learners, problem):
     flat = learners("int8")
     assert_flatbuffer(flat, "convert_full_integer")
     assert_io_types(flat, np.int8, "convert_full_integer")
+    assert_calibrated_on(flat, problem.representative, "convert_full_integer")
 
 
 def test_full_integer_has_no_float_tensors(learners):
@@ -388,6 +411,7 @@ def test_full_integer_leaves_the_data_alone_and_takes_float32(kata, problem):
         "convert_full_integer modified representative_data")
     flat = kata.convert_full_integer(problem.model, data.astype(np.float32))
     assert_io_types(flat, np.int8, "convert_full_integer with float32 representative_data")
+    assert_calibrated_on(flat, data, "convert_full_integer with 150 float32 rows")
 
 
 @pytest.mark.parametrize("shape", [(0, 64), (64,)], ids=["no-rows", "1-D"])
