@@ -174,7 +174,9 @@ def handle_predict_request(signature, body) -> str:
 
        Numbers are JSON numbers (ints or floats); ``true``/``false``, strings, nulls and
        nested lists are not numbers, and neither are ``NaN``, ``Infinity`` and
-       ``-Infinity``, which Python's json module reads but JSON does not have.
+       ``-Infinity``, which Python's json module reads but JSON does not have. A number
+       too large for float32 (such as ``1e39``, which float32 would make an infinity) is
+       refused too.
     2. Run `signature` on the batch as float32, calling it with the keyword ``features=``.
     3. Answer in the format of the request, with every output of the signature by name:
 
@@ -196,8 +198,9 @@ def handle_predict_request(signature, body) -> str:
     Raises:
         ValueError: for any request that breaks the rules in step 1 (a body that is not
             JSON, both or neither of "instances" and "inputs", an empty batch, a row of the
-            wrong length, a value that is not a number, an unknown signature_name), with a
-            message that says what is wrong. The signature is not called then.
+            wrong length, a value that is not a number or too large for float32, an unknown
+            signature_name), with a message that says what is wrong. The signature is not
+            called then.
 
     Example:
         >>> signature = load_serving_signature("models/tiny/1")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+from unittest import mock
 
 import numpy as np
 import tensorflow as tf
@@ -222,6 +224,22 @@ def trusts_numpy_to_check(signature, body):
 
 
 @pitfall("handle_predict_request",
+         "Checks that each number is finite, but not that float32 can hold it: 1e39 becomes an infinity in "
+         "the float32 batch, and the reply holds NaN, which is not JSON.")
+def finite_in_float64_only(signature, body):
+    def finite(number):
+        try:
+            return math.isfinite(number)
+        except OverflowError:
+            return False
+
+    # The reference's checks, with its float32 range check swapped for a float64 one.
+    with mock.patch.object(ref, "_fits_float32", finite), np.errstate(over="ignore"):
+        batch, columnar = ref._parse_request(body)
+    return _reply(signature, batch, columnar)
+
+
+@pitfall("handle_predict_request",
          "Reads 'instances' first and never notices that the request also has 'inputs'.")
 def accepts_both_layouts(signature, body):
     request = json.loads(body)
@@ -409,9 +427,16 @@ def schema_walk(signature, body):
             item = item["features"]
         if type(item) is not list or len(item) != 4 or any(type(v) not in (int, float) for v in item):
             raise ValueError(f"bad example {item!r}")
-        rows.append([float(v) for v in item])
+        try:
+            rows.append([float(v) for v in item])
+        except OverflowError:
+            raise ValueError(f"a number in {item!r} is too large") from None
+    with np.errstate(over="ignore"):
+        batch = np.array(rows, dtype=np.float32)
+    if not np.isfinite(batch).all():
+        raise ValueError("a number is too large for float32")
     names = sorted(signature.structured_outputs)
-    result = signature(**{"features": tf.convert_to_tensor(rows, dtype=tf.float32)})
+    result = signature(**{"features": tf.convert_to_tensor(batch)})
     columns = {name: result[name].numpy().tolist() for name in names}
     if layouts[0] == "inputs":
         return json.dumps({"outputs": columns})

@@ -27,7 +27,6 @@ ends: the export, the loading, the client's request, and the server's handling o
 from __future__ import annotations
 
 import json
-import math
 from numbers import Real
 
 import numpy as np
@@ -198,9 +197,18 @@ def _row(value, where: str) -> list[float]:
     if not isinstance(value, list) or len(value) != NUM_FEATURES:
         raise ValueError(f"{where} must be a list of {NUM_FEATURES} numbers, got {value!r}")
     for number in value:
-        if isinstance(number, bool) or not isinstance(number, Real) or not math.isfinite(number):
-            raise ValueError(f"{where} must hold finite numbers only, got {number!r}")
+        if isinstance(number, bool) or not isinstance(number, Real) or not _fits_float32(number):
+            raise ValueError(f"{where} must hold finite numbers that float32 can hold, got {number!r}")
     return value
+
+
+def _fits_float32(number) -> bool:
+    """False for NaN, an infinity, and a number float32 would round to an infinity."""
+    try:
+        with np.errstate(over="ignore"):
+            return bool(np.isfinite(np.float32(number)))
+    except OverflowError:  # an int too large even for a Python float
+        return False
 
 
 def _parse_request(body) -> tuple[np.ndarray, bool]:
@@ -257,7 +265,9 @@ def handle_predict_request(signature, body) -> str:
 
        Numbers are JSON numbers (ints or floats); ``true``/``false``, strings, nulls and
        nested lists are not numbers, and neither are ``NaN``, ``Infinity`` and
-       ``-Infinity``, which Python's json module reads but JSON does not have.
+       ``-Infinity``, which Python's json module reads but JSON does not have. A number
+       too large for float32 (such as ``1e39``, which float32 would make an infinity) is
+       refused too.
     2. Run `signature` on the batch as float32, calling it with the keyword ``features=``.
     3. Answer in the format of the request, with every output of the signature by name:
 
@@ -279,8 +289,9 @@ def handle_predict_request(signature, body) -> str:
     Raises:
         ValueError: for any request that breaks the rules in step 1 (a body that is not
             JSON, both or neither of "instances" and "inputs", an empty batch, a row of the
-            wrong length, a value that is not a number, an unknown signature_name), with a
-            message that says what is wrong. The signature is not called then.
+            wrong length, a value that is not a number or too large for float32, an unknown
+            signature_name), with a message that says what is wrong. The signature is not
+            called then.
 
     Example:
         >>> signature = load_serving_signature("models/tiny/1")

@@ -397,6 +397,9 @@ BAD_REQUESTS = {
     # Python's json reads these, JSON has no such numbers, and a NaN probability would make the reply invalid.
     "nan": '{"instances": [[NaN, 2, 3, 4]]}',
     "infinity": '{"inputs": [[1, 2, -Infinity, 4]]}',
+    # Finite JSON numbers that float32 turns into an infinity, and so the reply into NaN.
+    "beyond-float32": '{"instances": [[1e39, 2, 3, 4]]}',
+    "huge-int": '{"inputs": [[1' + "0" * 400 + ', 2, 3, 4]]}',
 }
 
 
