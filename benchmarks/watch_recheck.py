@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from katakit.catalog import load
+from katakit.loading import HEAVY_FRAMEWORKS
 from katakit.warm import WarmRunner
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,7 +34,7 @@ ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def goal(kata) -> float:
-    return 2.0 if {"torch", "tensorflow"} & set(kata.frameworks) else 1.0
+    return 2.0 if set(HEAVY_FRAMEWORKS) & set(kata.frameworks) else 1.0
 
 
 def scratch_copy(kata_ids) -> Path:

@@ -56,6 +56,10 @@ def _line_in(path: Path, exc: BaseException) -> int | None:
     return line
 
 
+# The frameworks that take seconds to import, in the order they must be imported: torch before
+# TensorFlow in any process that loads both.
+HEAVY_FRAMEWORKS = ("torch", "tensorflow")
+
 # TensorFlow 2.21 prints these lines (each twice) when it is imported, whatever
 # TF_CPP_MIN_LOG_LEVEL says: its C++ logging starts before that setting is read.
 STARTUP_BANNER = ("All log messages before absl::InitializeLog() is called", "oneDNN custom operations are on")
@@ -91,7 +95,7 @@ def prepare_frameworks(katas) -> None:
     test module may do while it is being collected; so this runs before collection.
     """
     needed = {framework for kata in katas for framework in kata.frameworks}
-    for framework in ("torch", "tensorflow"):
+    for framework in HEAVY_FRAMEWORKS:
         if framework in needed:
             import_framework(framework)
     count = max((kata.logical_cpus for kata in katas), default=1)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .catalog import Kata
-from .loading import prepare_frameworks
+from .loading import HEAVY_FRAMEWORKS, prepare_frameworks
 
 CAN_FORK = hasattr(os, "fork")
 
@@ -80,7 +80,7 @@ class WarmRunner:
 
         from . import plugin, testing  # noqa: F401
         for name in _module_imports(kata.test_path(self.root)):
-            if name.split(".")[0] in ("torch", "tensorflow") and name.split(".")[0] not in kata.frameworks:
+            if name.split(".")[0] in HEAVY_FRAMEWORKS and name.split(".")[0] not in kata.frameworks:
                 continue  # never import a framework the catalog does not list, or in the wrong order
             try:
                 importlib.import_module(name)

@@ -26,6 +26,7 @@ from rich.text import Text
 from . import course, learner
 from .catalog import Catalog, Kata
 from .cli import find_root, load_catalog, resolve_kata
+from .loading import HEAVY_FRAMEWORKS
 from .state import State
 from .warm import CAN_FORK, CheckResult, RunningCheck, WarmRunner
 
@@ -62,9 +63,6 @@ def cmd_watch(args) -> int:
         flags = [*(["--poll"] if args.poll else []), *(["--manual-run"] if args.manual_run else [])]
         os.execv(sys.executable, [sys.executable, "-m", "katakit", "watch", session.restart_at, *flags])
     return code
-
-
-HEAVY_FRAMEWORKS = ("torch", "tensorflow")
 
 
 def needs_fresh_process(kata: Kata) -> bool:
@@ -211,7 +209,7 @@ class WatchSession:
         self.message = []
         self.result = None
         if kata.id not in self.runner.warmed:
-            needs = [fw for fw in ("torch", "tensorflow") if fw in kata.frameworks]
+            needs = [fw for fw in HEAVY_FRAMEWORKS if fw in kata.frameworks]
             self.say(f"Getting {kata.id} ready" + (f" (importing {' and '.join(needs)} once)" if needs else "") + "...")
             self.runner.warm_up(kata)
         self.start_check()
