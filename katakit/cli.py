@@ -66,11 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args, rest = parser.parse_known_args(argv)
-    if args.command is None:
-        args = parser.parse_args(["watch", *(argv or sys.argv[1:])])
-    elif rest:
-        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        argv = ["watch", *argv]  # no command: watch mode, with any options given (`katas --poll`)
+    args = parser.parse_args(argv)
     try:
         return args.func(args)
     except CommandError as exc:

@@ -6,7 +6,8 @@ changes how pytest behaves in other projects. One hook per job:
 - pytest_configure: pick the mode (learner, ``--solutions``, ``--pitfalls``, ``--stubs``).
 - pytest_sessionstart: import the frameworks the selected katas need, torch before TensorFlow.
 - pytest_generate_tests: in ``--pitfalls`` mode, run each kata's tests once per pitfall or alternative.
-- pytest_collection_modifyitems: time limits from the catalog, the forbidden-calls check.
+- pytest_collection_modifyitems: time limits from the catalog, the forbidden-calls check, and
+  the share of the tests that `--katas-share` asks for.
 - pytest_runtest_makereport / pytest_report_teststatus: the "todo" status, short load errors,
   and "caught" pitfalls.
 - pytest_terminal_summary / pytest_sessionfinish: progress and next kata, hints, pitfall and
@@ -30,6 +31,7 @@ from pathlib import Path
 import pytest
 
 from . import catalog as catalog_module
+from . import shares
 from .constraints import find_forbidden, unfinished_functions
 from .loading import KataLoadError, load_module, prepare_frameworks
 from .state import State
@@ -56,6 +58,13 @@ def pytest_addoption(parser):
     group.addoption("--katas-json", metavar="PATH", default=None,
                     help="also write each test's outcome (todo, passed, failed, ...) and each kata's status "
                          "to PATH as JSON, for tools such as the katas command")
+    group.addoption("--katas-share", metavar="K/N|speed", default=None,
+                    help="run one share of the selected tests: the K-th of N shares of those not marked speed, "
+                         "balanced by the durations in --katas-durations, or 'speed' for only those marked speed. "
+                         "Watch mode runs the shares side by side and merges their --katas-json results; a share "
+                         "records no progress of its own")
+    group.addoption("--katas-durations", metavar="PATH", default=None,
+                    help="an earlier --katas-json file: its test durations balance the shares of --katas-share")
     group.addoption("--hint", action="store_true",
                     help="after the run, reveal the next hint level for each kata that is not done "
                          "(the level reached is remembered in .katas-state.json)")
@@ -66,11 +75,16 @@ def pytest_configure(config):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     config.addinivalue_line("markers", "gpu: needs a GPU; skipped, with the reason, where none is visible")
     config.addinivalue_line("markers", "speed: measures a speed ratio; `katas bench ID` runs these, with figures")
+    config.addinivalue_line("markers", "share_group(name): tests that reuse something slow a module fixture makes "
+                                       "once per process; watch mode keeps them in the same share (--katas-share)")
     chosen = [mode for mode in MODES if config.getoption(mode)]
     if len(chosen) > 1:
         raise pytest.UsageError("choose one of --solutions, --pitfalls, --stubs")
     if chosen and config.getoption("hint"):
         raise pytest.UsageError("--hint goes with a learner run (no --solutions, --pitfalls or --stubs)")
+    share = config.getoption("katas_share")
+    if share is not None and not shares.valid_share(share):
+        raise pytest.UsageError(f"--katas-share takes K/N (1 <= K <= N) or 'speed', not {share!r}")
     root = config.rootpath
     if not (root / catalog_module.CATALOG_FILE).is_file():
         if chosen or config.getoption("hint"):
@@ -157,6 +171,16 @@ def _seeded_randomness(request):
         sys.modules["torch"].manual_seed(SEED)
     if "tensorflow" in sys.modules:
         sys.modules["tensorflow"].random.set_seed(SEED)
+
+
+def status_from_tally(tally) -> str | None:
+    """A kata's status from how many of its tests ended how (outcome -> number)."""
+    if not tally:
+        return None
+    for outcome, status in (("broken", "error"), ("failed", "failing"), ("todo", "todo"), ("passed", "done")):
+        if tally.get(outcome):
+            return status
+    return "skipped"
 
 
 class ForbiddenCall(AssertionError):
@@ -305,6 +329,10 @@ class KataRunner:
         self.pitfalls_seen: dict[str, list] = {}
         self.stub_problems: list[str] = []
         self.results: dict[str, dict] = {}  # nodeid -> outcome, for --katas-json
+        self.collected: list[str] = []  # every test's nodeid in run order, before --katas-share picks some
+        self.speed_tests: list[str] = []  # those marked speed
+        self.durations: dict[str, float] = {}  # nodeid -> seconds of setup, call and teardown
+        self.share = config.getoption("katas_share")
         self.partial: set[str] = set()  # katas whose tests were not all selected (-k, -m, test ids)
         self.explanations: list[tuple[str, str, str]] = []  # (kata id, quiz item, explanation) unlocked this run
 
@@ -415,6 +443,15 @@ class KataRunner:
         if deselected:
             config.hook.pytest_deselected(items=deselected)
         items[:] = self._with_forbidden_checks(kept)
+        self.collected = [item.nodeid for item in items]
+        self.speed_tests = [item.nodeid for item in items if item.get_closest_marker("speed")]
+        if self.share is not None:
+            groups = {item.nodeid: str(marker.args[0]) for item in items
+                      if (marker := item.get_closest_marker("share_group")) is not None and marker.args}
+            chosen = set(shares.pick(self.share, self.collected, self.speed_tests,
+                                     shares.read_durations(config.getoption("katas_durations")), groups))
+            config.hook.pytest_deselected(items=[item for item in items if item.nodeid not in chosen])
+            items[:] = [item for item in items if item.nodeid in chosen]
 
     def _with_forbidden_checks(self, items):
         if self.mode == "stubs":
@@ -524,6 +561,7 @@ class KataRunner:
         kata_id = getattr(report, "kata_id", None)
         if kata_id is None:
             return
+        self.durations[report.nodeid] = self.durations.get(report.nodeid, 0.0) + report.duration
         outcome = getattr(report, "kata_outcome", None)
         counted = report.when == "call" or report.failed or (report.when == "setup" and report.skipped)
         key = outcome or ("passed" if report.passed else "skipped" if report.skipped else "failed")
@@ -542,18 +580,7 @@ class KataRunner:
             self.stub_problems.append(f"{report.nodeid}: {verdict}")
 
     def kata_status(self, kata_id: str) -> str | None:
-        tally = self.tally.get(kata_id)
-        if not tally:
-            return None
-        if tally["broken"]:
-            return "error"
-        if tally["failed"]:
-            return "failing"
-        if tally["todo"]:
-            return "todo"
-        if tally["passed"]:
-            return "done"
-        return "skipped"
+        return status_from_tally(self.tally.get(kata_id))
 
     def pytest_sessionfinish(self, session, exitstatus):
         if self.mode == "pitfalls" and self.survivors() and exitstatus == pytest.ExitCode.OK:
@@ -563,8 +590,10 @@ class KataRunner:
         path = self.config.getoption("katas_json")
         if path:
             katas = {kata_id: self.kata_status(kata_id) for kata_id in self.tally}
-            Path(path).write_text(json.dumps({"mode": self.mode, "exitstatus": int(session.exitstatus),
-                                              "katas": katas, "tests": self.results}, indent=1))
+            Path(path).write_text(json.dumps({
+                "mode": self.mode, "exitstatus": int(session.exitstatus), "katas": katas, "tests": self.results,
+                "tally": self.tally, "collected": self.collected, "speed": self.speed_tests,
+                "durations": {nodeid: round(s, 4) for nodeid, s in self.durations.items()}}, indent=1))
 
     def survivors(self) -> list:
         return [(kata_id, chosen) for kata_id, found in self.pitfalls_seen.items() for chosen in found
@@ -573,7 +602,9 @@ class KataRunner:
     def pytest_terminal_summary(self, terminalreporter, exitstatus, config):
         write = terminalreporter.write_line
         if self.mode == "learner":
-            if self.tally:  # nothing of a kata ran (plugin tests, say): no progress to show
+            # Nothing of a kata ran (plugin tests, say): no progress to show. A share of a check
+            # is not the whole check: whoever merges the shares records the progress.
+            if self.tally and self.share is None:
                 self._learner_summary(terminalreporter)
         elif self.mode == "pitfalls":
             terminalreporter.section("known wrong answers (pitfalls) and correct alternatives")

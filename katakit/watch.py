@@ -47,6 +47,9 @@ def register(subparsers) -> None:
                    help="notice saves by polling modification times (for WSL and some containers)")
     p.add_argument("--manual-run", action="store_true",
                    help="never watch files: press r to check the kata")
+    p.add_argument("--jobs", type=_jobs, default=None, metavar="N",
+                   help="test processes a re-check may run side by side, for katas whose tests take a while "
+                        "(default: 2, or 1 on a one-core machine; 1 runs every check in one process)")
     p.set_defaults(func=cmd_watch)
 
 
@@ -55,14 +58,21 @@ def cmd_watch(args) -> int:
     catalog = load_catalog(root)
     state = State.load(root)
     kata = resolve_kata(catalog, args.id) if args.id else course.current_kata(catalog, state)
-    session = WatchSession(root, catalog, kata, poll=args.poll, manual=args.manual_run)
+    session = WatchSession(root, catalog, kata, poll=args.poll, manual=args.manual_run, jobs=args.jobs)
     code = session.run()
     if session.restart_at is not None:
         # A kata that needs other frameworks than the ones loaded: start afresh (the terminal is
         # restored by now), so the warm process holds just what the new kata needs and forks fast.
-        flags = [*(["--poll"] if args.poll else []), *(["--manual-run"] if args.manual_run else [])]
+        flags = [*(["--poll"] if args.poll else []), *(["--manual-run"] if args.manual_run else []),
+                 *(["--jobs", str(args.jobs)] if args.jobs else [])]
         os.execv(sys.executable, [sys.executable, "-m", "katakit", "watch", session.restart_at, *flags])
     return code
+
+
+def _jobs(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of processes, 1 or more, not {text!r}")
+    return int(text)
 
 
 def needs_fresh_process(kata: Kata) -> bool:
@@ -172,11 +182,11 @@ def _without_repeated_example(lines: list[str]) -> list[str]:
 
 class WatchSession:
     def __init__(self, root: Path, catalog: Catalog, kata: Kata, *, poll: bool = False, manual: bool = False,
-                 console: Console | None = None):
+                 console: Console | None = None, jobs: int | None = None):
         self.root, self.catalog, self.kata = root, catalog, kata
         self.poll, self.manual = poll, manual
         self.console = console or Console(highlight=False)
-        self.runner = WarmRunner(root)
+        self.runner = WarmRunner(root, jobs=jobs)
         self.check: RunningCheck | None = None
         self.result: CheckResult | None = None
         self.message: list = []  # what the last key asked for: hints, the list, the solution, a refusal

@@ -174,3 +174,16 @@ def test_every_subcommand_has_help_with_an_example(repo):
 def test_outside_a_kata_repository_the_error_says_where_to_run(tmp_path):
     result = subprocess.run([sys.executable, "-m", "katakit", "list"], cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 2 and "no katas.toml" in result.stderr and "inside the kata repository" in result.stderr
+
+
+@pytest.mark.parametrize("jobs", ["0", "two", "-1"])
+def test_watch_options_without_a_command_are_checked_like_any_other(repo, jobs):
+    result = katas(repo, "--jobs", jobs)
+    assert result.returncode == 2
+    assert f"argument --jobs: expected a whole number of processes, 1 or more, not '{jobs}'" in result.stderr
+
+
+def test_watch_options_without_a_command_start_watch_mode(repo):
+    result = katas(repo, "--jobs", "1", "--manual-run", stdin="q\n")
+    assert result.returncode == 0, result.stderr
+    assert "Getting double ready" in result.stdout and "bye" in result.stdout

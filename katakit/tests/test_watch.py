@@ -145,11 +145,27 @@ from katakit.catalog import load
 from katakit.warm import WarmRunner
 root = Path.cwd()
 kata = load(root).get(sys.argv[1])
-runner = WarmRunner(root)
+runner = WarmRunner(root, jobs=int(sys.argv[2]), share_above_s=float(sys.argv[3]))
 runner.warm_up(kata)
 results = [runner.start(kata).wait(timeout=120) for _ in range(2)]
-print(json.dumps([{"status": r.status, "tests": r.tests} for r in results]))
+print(json.dumps([{"status": r.status, "tests": r.tests, "runs": r.runs} for r in results]))
 """
+
+# One child per check, or (after the first check, which measures the tests) two side by side.
+HOW = {"one process": ("1", "0.4"), "in shares": ("2", "0")}
+
+
+def warm_checks(repo, kata_id, how):
+    done = subprocess.run([sys.executable, "-c", WARM_CHECK, kata_id, *HOW[how]], cwd=repo.path,
+                          capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr
+    warm = without_addresses(json.loads(done.stdout))
+    runs = [w.pop("runs") for w in warm]
+    if how == "one process":
+        assert runs == [1, 1]
+    else:  # the first check measures the tests; the second is split
+        assert runs[0] == 1 and runs[1] >= 2
+    return warm
 
 
 def without_addresses(value):
@@ -165,25 +181,28 @@ def cold_check(repo, kata_id):
     return without_addresses({"status": data["katas"].get(kata_id), "tests": data["tests"]})
 
 
+@pytest.mark.parametrize("how", list(HOW))
 @pytest.mark.parametrize("variant", ["stub", "wrong", "right", "syntax error", "exits at import"])
-def test_a_warm_recheck_gives_the_same_results_as_a_cold_pytest_run(repo, variant):
+def test_a_warm_recheck_gives_the_same_results_as_a_cold_pytest_run(repo, variant, how):
     source = {"stub": None, "wrong": WRONG_DOUBLE, "right": DOUBLE, "syntax error": BROKEN,
               "exits at import": "import os\nos._exit(3)\n"}[variant]
     if source is not None:
         save(repo, "double", source)
-    warm_run = subprocess.run([sys.executable, "-c", WARM_CHECK, "double"], cwd=repo.path, capture_output=True,
-                              text=True, timeout=240)
-    assert warm_run.returncode == 0, warm_run.stderr
-    warm = without_addresses(json.loads(warm_run.stdout))
     if variant == "exits at import":
+        done = subprocess.run([sys.executable, "-c", WARM_CHECK, "double", *HOW[how]], cwd=repo.path,
+                              capture_output=True, text=True, timeout=240)
+        assert done.returncode == 0, done.stderr
+        warm = json.loads(done.stdout)
         # No result at all, cold or warm; watch mode says so instead of waiting forever.
         assert [w["status"] for w in warm] == ["error", "error"]
         return
+    warm = warm_checks(repo, "double", how)
     cold = cold_check(repo, "double")
     assert warm[0] == cold and warm[1] == cold
 
 
-def test_warm_and_cold_agree_on_a_real_kata_with_a_subtle_mistake(pytester):
+@pytest.mark.parametrize("how", list(HOW))
+def test_warm_and_cold_agree_on_a_real_kata_with_a_subtle_mistake(pytester, how):
     """ar_forecast with a forecast that never feeds itself back: Hypothesis has to search and shrink."""
     import shutil
     from pathlib import Path
@@ -199,13 +218,59 @@ def test_warm_and_cold_agree_on_a_real_kata_with_a_subtle_mistake(pytester):
     mistake = solution.replace("history.append(forecasts[k])", "pass")
     assert mistake != solution
     (pytester.path / "katas" / "ar_forecast.py").write_text(mistake)
-    warm_run = subprocess.run([sys.executable, "-c", WARM_CHECK, "ar_forecast"], cwd=pytester.path,
-                              capture_output=True, text=True, timeout=240)
-    assert warm_run.returncode == 0, warm_run.stderr
-    warm = without_addresses(json.loads(warm_run.stdout))
+    warm = warm_checks(pytester, "ar_forecast", how)
     cold = cold_check(pytester, "ar_forecast")
     assert cold["status"] == "failing"
     assert warm[0] == cold and warm[1] == cold
+
+
+TIMED_TESTS = """
+import os, time
+import pytest
+
+def log(kind, started):
+    with open("timeline.log", "a") as timeline:
+        timeline.write(f"{kind} {os.getpid()} {started} {time.time()}\\n")
+
+@pytest.mark.parametrize("n", range(6))
+def test_plain(kata, n):
+    started = time.time()
+    time.sleep(0.2)
+    try:
+        assert kata.double(n) == 2 * n
+    finally:
+        log("plain", started)
+
+@pytest.mark.speed
+def test_speed(kata):
+    started = time.time()
+    time.sleep(0.2)
+    try:
+        assert kata.double(1) == 2
+    finally:
+        log("speed", started)
+"""
+
+
+def test_shares_run_side_by_side_then_the_speed_tests_alone_and_progress_counts_one_check(pytester):
+    from katakit.state import State
+
+    make_repo(pytester, double={"tests": TIMED_TESTS})
+    save(pytester, "double", WRONG_DOUBLE)  # failing: every check counts as an attempt until the first pass
+    warm = warm_checks(pytester, "double", "in shares")
+    assert [w["status"] for w in warm] == ["failing", "failing"]
+    assert warm[0] == warm[1]
+    assert list(warm[0]["tests"]) == list(warm[1]["tests"])  # the order of a single run
+    lines = [line.split() for line in (pytester.path / "timeline.log").read_text().splitlines()]
+    assert len(lines) == 14
+    second = lines[7:]  # the check that ran in shares
+    plain = [(int(pid), float(start), float(end)) for kind, pid, start, end in second if kind == "plain"]
+    speed = [(int(pid), float(start), float(end)) for kind, pid, start, end in second if kind == "speed"]
+    assert len({pid for pid, _, _ in plain}) == 2, "the plain tests ran in one process, not two side by side"
+    assert len(speed) == 1 and speed[0][1] >= max(end for _, _, end in plain), (
+        "the speed test started before the other tests had finished")
+    assert speed[0][0] not in {pid for pid, _, _ in plain}
+    assert State.load(pytester.path).progress("double")["attempts"] == 2  # one per check, not per share
 
 
 def test_moving_to_a_kata_with_other_frameworks_starts_a_lean_process(pytester):
