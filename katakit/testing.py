@@ -227,3 +227,41 @@ class Differential:
             if equal(theirs, yours):
                 return f"{chosen.diagnosis} ({chosen.name})"
         return None
+
+
+def kept_between_runs(config, name: str, depends_on: list, make: Callable[[], dict[str, bytes]]) -> dict[str, bytes]:
+    """What `make()` returns (named byte strings), kept in pytest's cache between runs.
+
+    For slow work a test does with its own code and data only, never with the learner's: watch
+    mode re-checks on every save, and need not redo it each time. `depends_on` lists everything
+    the result depends on: files (their contents count) and strings such as library versions;
+    change any of them and `make` runs again. Without pytest's cache (``-p no:cacheprovider``)
+    it always runs; a file that is missing, unreadable or damaged is made again.
+    """
+    import base64
+    import hashlib
+    import json
+    import os
+
+    cache = getattr(config, "cache", None)
+    if cache is None:
+        return make()
+    digest = hashlib.sha256()
+    for part in depends_on:
+        digest.update(Path(part).read_bytes() if isinstance(part, Path) else str(part).encode())
+        digest.update(b"\0")
+    path = cache.mkdir(name) / f"{digest.hexdigest()[:24]}.json"
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        values = {key: base64.b64decode(value) for key, value in stored["values"].items()}
+        if stored["sha256"] == hashlib.sha256(b"".join(values[key] for key in sorted(values))).hexdigest():
+            return values
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass
+    values = make()
+    record = {"values": {key: base64.b64encode(value).decode() for key, value in values.items()},
+              "sha256": hashlib.sha256(b"".join(values[key] for key in sorted(values))).hexdigest()}
+    partial = path.with_suffix(f".{os.getpid()}.tmp")  # two checks side by side may both write it
+    partial.write_text(json.dumps(record), encoding="utf-8")
+    os.replace(partial, path)
+    return values

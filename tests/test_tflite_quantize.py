@@ -9,7 +9,8 @@ test generates the representative rows and the held-out rows from the same distr
 run_tflite is checked first, on flat buffers the test converts itself (so a mistake there is
 not confused with a mistake in a conversion), against the test's own interpreter loop; then
 each of the learner's conversions is run with the test's loop and compared with Keras.
-Conversions take about 0.2 s each and are made once per module.
+Conversions take about 0.2 s each and are made once per module; the test's own are kept in
+pytest's cache between runs.
 
 Measured with this model (TF 2.21, CPU): the float buffer is ~155 KB; dynamic range is 3.23x
 smaller, mean |p - p_keras| ~0.0025; full integer is 2.85x smaller, mean ~0.0037, and the 95th
@@ -19,6 +20,8 @@ noise gives a mean of 0.07-0.12; on the first row only, a 95th percentile of ~0.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -26,7 +29,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from katakit.testing import describe, snapshot
+from katakit.testing import describe, kept_between_runs, snapshot
 
 pytestmark = [
     # tf.lite.Interpreter warns that it moves to the ai-edge-litert package; not the learner's concern.
@@ -112,13 +115,18 @@ class Buffers(dict):
 
 
 @pytest.fixture(scope="module")
-def oracle_buffers(problem):
-    """The test's own conversions: {'float', 'dynamic', 'int8'} -> bytes."""
-    return Buffers({
-        "float": convert(problem.model),
-        "dynamic": convert(problem.model, optimize=True),
-        "int8": convert(problem.model, optimize=True, representative=problem.representative, int8_io=True),
-    })
+def oracle_buffers(problem, pytestconfig):
+    """The test's own conversions: {'float', 'dynamic', 'int8'} -> bytes.
+
+    They depend only on this file and the library versions (the converter gives the same bytes
+    every time), and take 0.6 s, so pytest's cache keeps them between runs.
+    """
+    return Buffers(kept_between_runs(
+        pytestconfig, "katas-tflite_quantize", [Path(__file__), tf.__version__, np.__version__],
+        lambda: {"float": convert(problem.model),
+                 "dynamic": convert(problem.model, optimize=True),
+                 "int8": convert(problem.model, optimize=True, representative=problem.representative,
+                                 int8_io=True)}))
 
 
 def interpreter_details(flat):
@@ -311,7 +319,9 @@ class Conversions:
     """The learner's conversions of the module's model, each made on first use and kept.
 
     They are made inside the tests, not in a fixture's set-up, so that an unfinished stub is
-    reported as todo by every test that needs one.
+    reported as todo by every test that needs one. The tests that use the same one carry the
+    same `share_group` mark, so that watch mode, which may split the tests between two
+    processes, makes each conversion in one of them only.
     """
 
     def __init__(self, kata, problem):
@@ -352,6 +362,7 @@ def test_float_conversion_is_exact(learners, problem):
     assert worst <= FLOAT_ATOL, f"convert_float: outputs differ from Keras by up to {worst:.2e} (at most {FLOAT_ATOL})"
 
 
+@pytest.mark.share_group("your dynamic-range model")
 def test_dynamic_range_conversion_has_int8_weights_and_float_io(learners):
     flat = learners("dynamic")
     assert_flatbuffer(flat, "convert_dynamic_range")
@@ -361,6 +372,7 @@ def test_dynamic_range_conversion_has_int8_weights_and_float_io(learners):
         f"(optimizations = [tf.lite.Optimize.DEFAULT])")
 
 
+@pytest.mark.share_group("your dynamic-range model")
 def test_dynamic_range_is_at_least_3x_smaller(learners, oracle_buffers):
     ratio = len(oracle_buffers["float"]) / len(learners("dynamic"))
     assert ratio >= DYNAMIC_SIZE_RATIO, (
@@ -369,6 +381,7 @@ def test_dynamic_range_is_at_least_3x_smaller(learners, oracle_buffers):
         f"(float16 weights would give 2x)")
 
 
+@pytest.mark.share_group("your dynamic-range model")
 def test_dynamic_range_accuracy(learners, problem):
     assert_model_unchanged(problem, "convert_dynamic_range")
     probs = oracle_run(learners("dynamic"), problem.held_out)
@@ -376,6 +389,7 @@ def test_dynamic_range_accuracy(learners, problem):
                    what="dynamic range")
 
 
+@pytest.mark.share_group("your full-integer model")
 def test_full_integer_has_int8_input_and_output(learners, problem):
     flat = learners("int8")
     assert_flatbuffer(flat, "convert_full_integer")
@@ -383,11 +397,13 @@ def test_full_integer_has_int8_input_and_output(learners, problem):
     assert_calibrated_on(flat, problem.representative, "convert_full_integer")
 
 
+@pytest.mark.share_group("your full-integer model")
 def test_full_integer_has_no_float_tensors(learners):
     floats = tensor_dtypes(learners("int8")) & {"float16", "float32", "float64"}
     assert not floats, f"a full-integer model holds only integer tensors; yours has {sorted(floats)} ones"
 
 
+@pytest.mark.share_group("your full-integer model")
 def test_full_integer_is_at_least_2_5x_smaller(learners, oracle_buffers):
     ratio = len(oracle_buffers["float"]) / len(learners("int8"))
     assert ratio >= INT8_SIZE_RATIO, (
@@ -395,6 +411,7 @@ def test_full_integer_is_at_least_2_5x_smaller(learners, oracle_buffers):
         f"{INT8_SIZE_RATIO}x (about 2.85x here)")
 
 
+@pytest.mark.share_group("your full-integer model")
 def test_full_integer_accuracy_on_held_out_data(learners, problem):
     flat = learners("int8")
     assert_model_unchanged(problem, "convert_full_integer")
@@ -422,6 +439,7 @@ def test_full_integer_rejects_bad_representative_data(kata, problem, shape):
 
 # ---- all together -------------------------------------------------------------------------------
 
+@pytest.mark.share_group("your full-integer model")
 def test_learners_runner_on_learners_full_integer_model(kata, learners, problem):
     flat = learners("int8")
     probs = kata.run_tflite(flat, problem.held_out)
