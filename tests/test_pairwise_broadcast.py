@@ -20,6 +20,7 @@ import math
 import numpy as np
 import pytest
 import torch
+import torch._dynamo  # noqa: F401  (a dispatch mode imports it when first entered, in 0.8 s: once here)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
