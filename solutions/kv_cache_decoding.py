@@ -171,7 +171,7 @@ def generate_with_cache(model: TinyDecoder, prompt: torch.Tensor, max_new_tokens
           (The tests keep away from prompts where the two largest logits are within 1e-9 of
           each other; everything is float64, so the cached and uncached logits agree to far
           closer than that.)
-        - Speed: for a prompt of 64 tokens and 64 new tokens, at least 2x faster than
+        - Speed: for a prompt of 64 tokens and 48 new tokens, at least 2x faster than
           generate_without_cache on a CPU.
         - Each call starts from an empty cache: no state is kept between calls.
 

@@ -154,7 +154,7 @@ def generate_without_cache(model: TinyDecoder, prompt: torch.Tensor, max_new_tok
 # ---- helpers ------------------------------------------------------------------------------------
 
 MARGIN = 1e-9  # the two largest logits of every step are further apart than this in every checked case
-SPEED_PROMPT, SPEED_NEW, AT_LEAST = 64, 64, 2.0
+SPEED_PROMPT, SPEED_NEW, AT_LEAST = 64, 48, 2.0
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -295,12 +295,14 @@ def test_same_tokens_on_generated_prompts(kata, model, tokens, max_new_tokens):
 @pytest.mark.speed
 def test_at_least_2x_faster_than_without_cache(kata, model):
     prompt = prompt_of(SPEED_PROMPT, 64)
-    check_against_uncached(kata, model, prompt, 4)  # a quick check first, before the long timing
+    # A quick check first, before the long timing. It runs both decoders once, which is the warm-up:
+    # the minimum of the timed runs below leaves out any first-call cost that is left.
+    check_against_uncached(kata, model, prompt, 4)
     # Every timed call gets a prompt it has not seen, so results remembered from earlier calls cannot help.
     seeds = itertools.count(1000)
     result = assert_speedup(
         lambda: kata.generate_with_cache(model, prompt_of(SPEED_PROMPT, next(seeds)), SPEED_NEW),
         lambda: generate_without_cache(model, prompt_of(SPEED_PROMPT, next(seeds)), SPEED_NEW),
-        at_least=AT_LEAST, runs=3, warmup=1,
+        at_least=AT_LEAST, runs=3, warmup=0,
         what=f"generate_with_cache (prompt {SPEED_PROMPT} tokens, {SPEED_NEW} new tokens, CPU)")
     print(f"\nCPU, prompt {SPEED_PROMPT} tokens, {SPEED_NEW} new tokens: {result}")

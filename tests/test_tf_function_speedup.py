@@ -221,7 +221,7 @@ def test_at_least_3x_faster_than_eager_on_cpu(kata):
         x = initial_state(SPEED_BATCH, seed=3)
         result = assert_speedup(
             lambda: kata.fast_rollout(x, SPEED_STEPS), lambda: eager_rollout(x, SPEED_STEPS),
-            at_least=CPU_AT_LEAST, runs=15, sync=lambda t: t.numpy(),
+            at_least=CPU_AT_LEAST, runs=9, sync=lambda t: t.numpy(),
             what=f"fast_rollout (batch {SPEED_BATCH}, {SPEED_STEPS} steps, CPU)")
     print(f"\nCPU, batch {SPEED_BATCH}, {SPEED_STEPS} steps: {result}")
 
