@@ -230,7 +230,8 @@ import pytest
 
 def log(kind, started):
     with open("timeline.log", "a") as timeline:
-        timeline.write(f"{kind} {os.getpid()} {started} {time.time()}\\n")
+        cpus = ",".join(map(str, sorted(os.sched_getaffinity(0))))
+        timeline.write(f"{kind} {os.getpid()} {started} {time.time()} {cpus}\\n")
 
 @pytest.mark.parametrize("n", range(6))
 def test_plain(kata, n):
@@ -252,10 +253,12 @@ def test_speed(kata):
 """
 
 
-def test_shares_run_side_by_side_then_the_speed_tests_alone_and_progress_counts_one_check(pytester):
+@pytest.mark.parametrize("logical_cpus", [1, 2])
+def test_shares_run_side_by_side_then_the_speed_tests_alone_and_progress_counts_one_check(pytester, logical_cpus):
     from katakit.state import State
 
-    make_repo(pytester, double={"tests": TIMED_TESTS})
+    extra = f"logical_cpus = {logical_cpus}" if logical_cpus > 1 else ""
+    make_repo(pytester, double={"tests": TIMED_TESTS, "extra": extra})
     save(pytester, "double", WRONG_DOUBLE)  # failing: every check counts as an attempt until the first pass
     warm = warm_checks(pytester, "double", "in shares")
     assert [w["status"] for w in warm] == ["failing", "failing"]
@@ -264,12 +267,22 @@ def test_shares_run_side_by_side_then_the_speed_tests_alone_and_progress_counts_
     lines = [line.split() for line in (pytester.path / "timeline.log").read_text().splitlines()]
     assert len(lines) == 14
     second = lines[7:]  # the check that ran in shares
-    plain = [(int(pid), float(start), float(end)) for kind, pid, start, end in second if kind == "plain"]
-    speed = [(int(pid), float(start), float(end)) for kind, pid, start, end in second if kind == "speed"]
+    plain = [(int(pid), float(start), float(end)) for kind, pid, start, end, _ in second if kind == "plain"]
+    speed = [(int(pid), float(start), float(end)) for kind, pid, start, end, _ in second if kind == "speed"]
     assert len({pid for pid, _, _ in plain}) == 2, "the plain tests ran in one process, not two side by side"
     assert len(speed) == 1 and speed[0][1] >= max(end for _, _, end in plain), (
         "the speed test started before the other tests had finished")
     assert speed[0][0] not in {pid for pid, _, _ in plain}
+    # Each share keeps to CPUs of its own, unless the kata runs replicas on threads at once
+    # (it splits the CPU into logical devices); the speed tests, alone, may use every CPU.
+    cpus = {kind + pid: set(cpus.split(",")) for kind, pid, _, _, cpus in second}
+    every_cpu = {str(cpu) for cpu in os.sched_getaffinity(0)}
+    shares = [cpus[key] for key in cpus if key.startswith("plain")]
+    if logical_cpus > 1:
+        assert shares == [every_cpu, every_cpu]
+    elif len(every_cpu) >= 2:
+        assert not shares[0] & shares[1] and shares[0] | shares[1] == every_cpu
+    assert next(cpus[key] for key in cpus if key.startswith("speed")) == every_cpu
     assert State.load(pytester.path).progress("double")["attempts"] == 2  # one per check, not per share
 
 
