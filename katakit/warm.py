@@ -169,11 +169,11 @@ class RunningCheck:
         self._start_wave(self.waves.pop(0) if self.waves else [None])
 
     def _start_wave(self, shares: list[str | None]) -> None:
-        side_by_side = [share for share in shares if share not in (None, SPEED)]
-        # A kata that splits the CPU into logical devices runs its replicas on threads at once:
-        # kept to one CPU, they would take turns (replicated_inference: 2.25 s a check, not 1.9).
-        pinned = self.kata.logical_cpus == 1
-        for share in shares:
+        # Side by side, each share keeps to CPUs of its own; but a kata that splits the CPU into
+        # logical devices runs its replicas on threads at once, and kept to one CPU they would
+        # take turns (replicated_inference: 2.25 s a check, not 1.9).
+        pinned = len(shares) > 1 and self.kata.logical_cpus == 1
+        for index, share in enumerate(shares):
             number = len(self.finished) + len(self.running)
             child = _Child(share, self.workdir / f"results-{number}.json", self.workdir / f"output-{number}.log")
             extra = self.extra
@@ -183,9 +183,7 @@ class RunningCheck:
                           "-p", "no:lfplugin", "-p", "no:nfplugin")
             args = pytest_args(self.kata, self.root, child.results_path, extra)
             if CAN_FORK:
-                cpus = _cpus_for(side_by_side.index(share), len(side_by_side)) \
-                    if pinned and share in side_by_side else None
-                child.pid = self._fork(args, child.log_path, cpus)
+                child.pid = self._fork(args, child.log_path, _cpus_for(index, len(shares)) if pinned else None)
             else:
                 with open(child.log_path, "wb") as log:
                     child.process = subprocess.Popen([sys.executable, "-m", "pytest", *args], cwd=self.root,
