@@ -243,6 +243,9 @@ def kept_between_runs(config, name: str, depends_on: list, make: Callable[[], di
     import json
     import os
 
+    def checksum(values: dict[str, bytes]) -> str:
+        return hashlib.sha256(b"".join(values[key] for key in sorted(values))).hexdigest()
+
     cache = getattr(config, "cache", None)
     if cache is None:
         return make()
@@ -254,13 +257,13 @@ def kept_between_runs(config, name: str, depends_on: list, make: Callable[[], di
     try:
         stored = json.loads(path.read_text(encoding="utf-8"))
         values = {key: base64.b64decode(value) for key, value in stored["values"].items()}
-        if stored["sha256"] == hashlib.sha256(b"".join(values[key] for key in sorted(values))).hexdigest():
+        if stored["sha256"] == checksum(values):
             return values
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         pass
     values = make()
     record = {"values": {key: base64.b64encode(value).decode() for key, value in values.items()},
-              "sha256": hashlib.sha256(b"".join(values[key] for key in sorted(values))).hexdigest()}
+              "sha256": checksum(values)}
     partial = path.with_suffix(f".{os.getpid()}.tmp")  # two checks side by side may both write it
     partial.write_text(json.dumps(record), encoding="utf-8")
     os.replace(partial, path)

@@ -155,11 +155,17 @@ print(json.dumps([{"status": r.status, "tests": r.tests, "runs": r.runs} for r i
 HOW = {"one process": ("1", "0.4"), "in shares": ("2", "0")}
 
 
-def warm_checks(repo, kata_id, how):
+def run_warm_checks(repo, kata_id, how):
+    """Two warm checks of `kata_id`, one process each or in shares: their results, as JSON."""
     done = subprocess.run([sys.executable, "-c", WARM_CHECK, kata_id, *HOW[how]], cwd=repo.path,
                           capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr
-    warm = without_addresses(json.loads(done.stdout))
+    return without_addresses(json.loads(done.stdout))
+
+
+def warm_checks(repo, kata_id, how):
+    """Two warm checks that each give a result; the second ran in shares when `how` says so."""
+    warm = run_warm_checks(repo, kata_id, how)
     runs = [w.pop("runs") for w in warm]
     if how == "one process":
         assert runs == [1, 1]
@@ -189,10 +195,7 @@ def test_a_warm_recheck_gives_the_same_results_as_a_cold_pytest_run(repo, varian
     if source is not None:
         save(repo, "double", source)
     if variant == "exits at import":
-        done = subprocess.run([sys.executable, "-c", WARM_CHECK, "double", *HOW[how]], cwd=repo.path,
-                              capture_output=True, text=True, timeout=240)
-        assert done.returncode == 0, done.stderr
-        warm = json.loads(done.stdout)
+        warm = run_warm_checks(repo, "double", how)
         # No result at all, cold or warm; watch mode says so instead of waiting forever.
         assert [w["status"] for w in warm] == ["error", "error"]
         return
